@@ -25,6 +25,8 @@ export const ERROR_CODES = {
   DAEMON_UNREACHABLE: { exit: 5, http: 502 },
   /** The name exists in more than one scope; choose with --scope or SAC_AGENT_SCOPE. */
   AGENT_AMBIGUOUS: { exit: 6, http: 409 },
+  /** An agent (directory) of that name already exists. */
+  AGENT_EXISTS: { exit: 14, http: 409 },
   /** The agent is already running. */
   AGENT_RUNNING: { exit: 7, http: 409 },
   /** The agent is not running. */
@@ -121,11 +123,11 @@ export class SpecError extends AppError {
 
 /** True for errors of this module, also across bundle copies (checks the shape, not the class). */
 export function isAppError(value: unknown): value is AppError {
+  if (!(value instanceof Error)) return false;
+  const code = (value as unknown as { code?: unknown }).code;
   return (
-    value instanceof Error &&
-    typeof (value as { code?: unknown }).code === 'string' &&
-    (value as { code: string }).code in ERROR_CODES &&
-    (value as { name?: string }).name !== undefined &&
+    typeof code === 'string' &&
+    code in ERROR_CODES &&
     ['AppError', 'SpecError'].includes(value.name)
   );
 }

@@ -92,3 +92,11 @@ export function isDir(p: string): boolean {
     return false;
   }
 }
+
+/** Expand `$VAR` and `${VAR}` from `env` (unset variables expand to ''), as a shell would. */
+export function expandVars(p: string, env: Env = process.env): string {
+  return p.replace(
+    /\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g,
+    (_m, a?: string, b?: string) => env[(a ?? b)!] ?? '',
+  );
+}

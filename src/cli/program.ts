@@ -6,7 +6,7 @@ import { Command, Option } from 'commander';
 import { registerAgentCommands } from './commands/agents.ts';
 import { registerCompletionCommand } from './commands/completion.ts';
 import { registerDbCommands } from './commands/db.ts';
-import { sacVersion } from './version.ts';
+import { sacVersion } from '../version.ts';
 
 /** Every command's full help, depth first, for `sac --help-recursive`. */
 export function recursiveHelp(cmd: Command, prefix = ''): string {
@@ -52,9 +52,4 @@ Exit codes: 0 ok, 1 failed, 2 usage or bad name, 3 invalid spec, 4 agent not fou
 6 ambiguous name, 9 not ready (check --strict), 70 bug in sac. See docs/cli.md.`,
   );
   return program;
-}
-
-/** Apply the common settings to a subcommand (errors flow to the single catch in main). */
-export function sub(cmd: Command): Command {
-  return cmd.exitOverride().configureOutput({ outputError: () => {} });
 }
