@@ -31,7 +31,6 @@ export function buildProgram(): Command {
       ]),
     )
     .option('--help-recursive', 'print the help of every command')
-    .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: () => {} })
     .exitOverride()
     .enablePositionalOptions(false);
