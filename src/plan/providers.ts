@@ -4,6 +4,7 @@
  * the sandbox.
  * @module
  */
+import type { ProviderName } from '../spec/schema.ts';
 
 export interface ProviderEndpoint {
   /** Registry name, or `custom` for an inline `{base_url, auth_token_env}`. */
@@ -14,7 +15,8 @@ export interface ProviderEndpoint {
 }
 
 /** The original's bundled registry (inventory §1.5), minus its operator-specific `codex` gateway. */
-export const PROVIDER_REGISTRY: Readonly<Record<string, ProviderEndpoint>> = {
+// keyed by the schema's provider names, so the compiler keeps the two lists equal
+export const PROVIDER_REGISTRY: Readonly<Record<ProviderName, ProviderEndpoint>> = {
   anthropic: { name: 'anthropic', baseUrl: 'https://api.anthropic.com', tokenEnv: undefined },
   deepseek: {
     name: 'deepseek',
@@ -39,6 +41,9 @@ export type ProviderSetting =
 /** The endpoint a spec's `claude.provider` names, or undefined for an unknown registry name. */
 export function resolveProvider(setting: ProviderSetting): ProviderEndpoint | undefined {
   if (setting == null || setting === '') return PROVIDER_REGISTRY.anthropic;
-  if (typeof setting === 'string') return PROVIDER_REGISTRY[setting.toLowerCase()];
+  if (typeof setting === 'string') {
+    const key = setting.toLowerCase();
+    return key in PROVIDER_REGISTRY ? PROVIDER_REGISTRY[key as ProviderName] : undefined;
+  }
   return { name: 'custom', baseUrl: setting.base_url, tokenEnv: setting.auth_token_env };
 }
