@@ -23,7 +23,10 @@ describe('host config cascade', () => {
   });
 
   it('applies flag > env > project > user', () => {
-    writeFileSync(join(root, 'sac/config.yaml'), 'listen:\n  port: 7000\na2a:\n  port_range: [20000, 20099]\n');
+    writeFileSync(
+      join(root, 'sac/config.yaml'),
+      'listen:\n  port: 7000\na2a:\n  port_range: [20000, 20099]\n',
+    );
     const proj = join(root, 'proj');
     mkdirSync(join(proj, '.git'), { recursive: true });
     mkdirSync(join(proj, '.scitex/agent-container/agents'), { recursive: true });
@@ -36,12 +39,19 @@ describe('host config cascade', () => {
     expect(p.config.a2a.port_range).toEqual([20000, 20099]);
     expect(p.sources['a2a.port_range']).toBe('user');
 
-    const e = loadHostConfig({ env: { ...env, SAC_LISTEN_PORT: '7200', SAC_A2A_PORT_RANGE: '21000-21010' }, cwd: proj });
+    const e = loadHostConfig({
+      env: { ...env, SAC_LISTEN_PORT: '7200', SAC_A2A_PORT_RANGE: '21000-21010' },
+      cwd: proj,
+    });
     expect(e.config.listen.port).toBe(7200);
     expect(e.config.a2a.port_range).toEqual([21000, 21010]);
     expect(e.sources['listen.port']).toBe('env');
 
-    const f = loadHostConfig({ env: { ...env, SAC_LISTEN_PORT: '7200' }, cwd: proj, flags: { 'listen.port': 7300 } });
+    const f = loadHostConfig({
+      env: { ...env, SAC_LISTEN_PORT: '7200' },
+      cwd: proj,
+      flags: { 'listen.port': 7300 },
+    });
     expect(f.config.listen.port).toBe(7300);
     expect(f.sources['listen.port']).toBe('flag');
   });
@@ -50,7 +60,9 @@ describe('host config cascade', () => {
     expect(() =>
       envSetting('listen.port', { SAC_LISTEN_PORT: '1', SCITEX_AGENT_CONTAINER_LISTEN_PORT: '2' }),
     ).toThrow(/disagree/);
-    expect(envSetting('listen.port', { SAC_LISTEN_PORT: '5', SCITEX_AGENT_CONTAINER_LISTEN_PORT: '5' })).toBe(5);
+    expect(
+      envSetting('listen.port', { SAC_LISTEN_PORT: '5', SCITEX_AGENT_CONTAINER_LISTEN_PORT: '5' }),
+    ).toBe(5);
   });
 
   it('reports an invalid config.yaml located, with its own error code', () => {
