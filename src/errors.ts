@@ -41,6 +41,20 @@ export const ERROR_CODES = {
   STORE_FAILED: { exit: 12, http: 500 },
   /** A file to import or export is malformed. */
   IMPORT_INVALID: { exit: 13, http: 400 },
+  /**
+   * The agent's home cannot be built from its to_home and baseline: a `.credentials.json` in a
+   * source, a dangling symlink, malformed sac markers in CLAUDE.md/state.md, an MCP server defined
+   * differently in two sources, a symlink planted in the home where sac must write.
+   */
+  WORKSPACE_INVALID: { exit: 15, http: 422 },
+  /** A lifecycle hook whose failure is fatal (`pre_start`) failed or timed out. */
+  HOOK_FAILED: { exit: 16, http: 500 },
+  /** Every uid of the host config's `sandbox.uid_range` is taken; widen the range. */
+  UID_RANGE_FULL: { exit: 17, http: 503 },
+  /** No model credential: the provider's token variable, ANTHROPIC_API_KEY or a Claude login. */
+  CREDENTIAL_MISSING: { exit: 18, http: 503 },
+  /** The agent started but failed before it was ready (its log tail is in details). */
+  START_FAILED: { exit: 19, http: 500 },
   /** Something went wrong that should not have: a bug in sac. */
   INTERNAL: { exit: 70, http: 500 },
   /** Interrupted by the user (SIGINT). */

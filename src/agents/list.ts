@@ -14,10 +14,10 @@ export async function listDefinedAgents(opts: ResolveOptions = {}): Promise<List
   const store = openStore(opts.env ? { env: opts.env } : {});
   try {
     const catalog = await loadCatalog({ ...opts, store });
-    const states = agentStates(store, catalog);
+    const states = agentStates(store, catalog, opts.env);
     return catalog.map((e) => ({
       ...e,
-      state: e.summary.valid ? (states.get(e.name) ?? 'stopped') : 'invalid',
+      state: e.summary.valid ? (states.get(e.specPath) ?? 'stopped') : 'invalid',
     }));
   } finally {
     store.close();

@@ -1,16 +1,19 @@
 /**
- * What state each agent is in, as the host's registry records it. An agent with no launch is
- * `stopped`; otherwise its latest launch says (running, stopped, failed, ...).
+ * What state each agent is in: its supervisor's lock and heartbeat when it runs, its last launch's
+ * outcome when it does not (see liveness.ts). An agent with no launch is `stopped`.
  * @module
  */
+import type { Env } from '../paths.ts';
+import type { AgentRef } from '../spec/resolve.ts';
 import type { Store } from '../store/db.ts';
-import { latestLaunch } from '../store/repos/launches.ts';
+import { agentLiveness } from './liveness.ts';
 
 export function agentStates(
   store: Store,
-  agents: readonly { name: string }[],
+  agents: readonly AgentRef[],
+  env: Env = process.env,
 ): Map<string, string> {
   const out = new Map<string, string>();
-  for (const { name } of agents) out.set(name, latestLaunch(store, name)?.state ?? 'stopped');
+  for (const ref of agents) out.set(ref.specPath, agentLiveness(ref, store, env).liveness);
   return out;
 }

@@ -10,6 +10,7 @@ import { putDefinition } from './repos/definitions.ts';
 import { appendEvent } from './repos/events.ts';
 import { getLaunch, insertLaunch, type NewLaunch, setLaunchState } from './repos/launches.ts';
 import { enqueueTurn, finishTurn, markTurnRunning } from './repos/turns.ts';
+import { SCHEMA_VERSION } from './migrations.ts';
 import { TABLE_NAMES, TABLES, type TableName } from './tables.ts';
 
 const dirs: string[] = [];
@@ -164,7 +165,7 @@ describe('export and import', () => {
     const envelope = exportDb(store, { tables: ALL_TRANSFERABLE });
     expect(envelope).toMatchObject({
       format: 'sac-state-export',
-      schema: 1,
+      schema: SCHEMA_VERSION,
       host: 'host-a',
       since: null,
     });

@@ -36,6 +36,7 @@ describe('migrations', () => {
     expect(schemaVersion(db)).toBe(SCHEMA_VERSION);
     expect(tables(db)).toEqual([
       'a2a_ports',
+      'agent_uids',
       'blocks',
       'definitions',
       'events',

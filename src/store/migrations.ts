@@ -138,6 +138,22 @@ CREATE TABLE blocks (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'agent uids',
+    sql: `
+-- As root, each agent runs as its own unprivileged uid: allocated once from sandbox.uid_range,
+-- then kept, because the agent's home and the workdirs sac created are owned by it. Keyed by the
+-- runtime dir (one per agent and scope), unique per uid so two agents never share one.
+CREATE TABLE agent_uids (
+  runtime_dir TEXT PRIMARY KEY,
+  name        TEXT NOT NULL,
+  uid         INTEGER NOT NULL UNIQUE,
+  gid         INTEGER NOT NULL,
+  created_at  TEXT NOT NULL
+);
+`,
+  },
 ];
 
 /** The schema version this sac writes and understands. */

@@ -31,6 +31,13 @@ export const TABLES = {
   events: { pk: ['id'], time: 'ts', exportByDefault: true, transferable: true },
   // Port claims are host-local (another host's ports are not ours to hold): on request only.
   a2a_ports: { pk: ['port'], time: 'claimed_at', exportByDefault: false, transferable: true },
+  // Agent uids are host-local too (they name files on this host's disks): on request only.
+  agent_uids: {
+    pk: ['runtime_dir'],
+    time: 'created_at',
+    exportByDefault: false,
+    transferable: true,
+  },
   lineage: { pk: ['child'], time: 'created_at', exportByDefault: true, transferable: true },
   grants: {
     pk: ['sender', 'target'],

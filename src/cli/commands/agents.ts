@@ -6,6 +6,7 @@
 import { type Command, Option } from 'commander';
 import { sub } from '../define.ts';
 import { globals } from '../output.ts';
+import { registerLifecycleCommands } from './lifecycle.ts';
 
 export function registerAgentCommands(program: Command): void {
   const agents = sub(
@@ -88,4 +89,6 @@ export function registerAgentCommands(program: Command): void {
         await runFind(globals(cmd), capability);
       }),
   );
+
+  registerLifecycleCommands(agents);
 }

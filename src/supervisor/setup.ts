@@ -1,0 +1,246 @@
+/**
+ * Everything a launch needs before Claude Code starts, built from the launch plan: the agent's
+ * identity, its home, the real credential, the model relay, the sandbox environment and the
+ * launcher for its runtime. Resources are returned with one `close()`.
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { McpServerConfig } from '@anthropic-ai/claude-agent-sdk';
+import { AppError } from '../errors.ts';
+import type { Env } from '../paths.ts';
+import { claudeBinaryPath } from '../plan/claude-binary.ts';
+import type { LaunchPlan } from '../plan/launch-plan.ts';
+import { startRelay, type Relay } from '../relay/relay.ts';
+import type { SandboxPlan } from '../sandbox/bwrap-plan.ts';
+import { buildSandboxEnv, RESERVED_ENV_KEYS } from '../sandbox/env.ts';
+import { hostFacts } from '../sandbox/host.ts';
+import { namespaceSeccompFilter } from '../sandbox/seccomp.ts';
+import { mergedEnv } from '../spec/rules.ts';
+import type { AgentRef } from '../spec/resolve.ts';
+import type { AgentSpec } from '../spec/schema.ts';
+import type { Store } from '../store/db.ts';
+import { agentUid } from '../store/repos/agent-uids.ts';
+import { materialiseHome, materialiseOptionsFor } from '../workspace/materialise.ts';
+import { mapClaudeFlags } from './claude-flags.ts';
+import { resolveCredential } from './credentials.ts';
+import { bwrapLauncher, hostLauncher } from './launchers.ts';
+import { RAW_OPTIONS_DENYLIST, SdkDriver } from './sdk-driver.ts';
+import { agentKey, socketDir } from './sockets.ts';
+
+export interface LaunchResources {
+  driver: SdkDriver;
+  relay: Relay;
+  identity: { uid: number; gid: number };
+  credentialSource: string;
+  warnings: string[];
+  close(): Promise<void>;
+}
+
+export interface SetupInput {
+  ref: AgentRef;
+  spec: AgentSpec;
+  plan: LaunchPlan;
+  store: Store;
+  env: Env;
+  uidRange: readonly [number, number];
+  onStderr: (chunk: string) => void;
+  log: (line: string) => void;
+}
+
+/** Which uid/gid the agent runs as (architecture §3: never root). */
+function identityFor(input: SetupInput): { uid: number; gid: number; owner: boolean } {
+  const operatorUid = process.getuid?.() ?? 0;
+  const operatorGid = process.getgid?.() ?? 0;
+  const user = input.spec.spec.user;
+  const explicit = /^(\d+)(?::(\d+))?$/.exec(user);
+  if (operatorUid !== 0) {
+    if (explicit && Number(explicit[1]) !== operatorUid) {
+      throw new AppError(
+        'USAGE',
+        `spec.user ${user} needs sac to run as root (you are uid ${operatorUid})`,
+        {
+          hint: "remove spec.user, or set it to 'host'",
+        },
+      );
+    }
+    return { uid: operatorUid, gid: operatorGid, owner: false };
+  }
+  if (user === 'host') {
+    throw new AppError(
+      'USAGE',
+      'spec.user: host means your own uid, and you are root: the agent may not run as root',
+      {
+        hint: 'remove spec.user (each agent then gets its own uid) or name an unprivileged uid',
+      },
+    );
+  }
+  const got = agentUid(input.store, {
+    runtimeDir: input.ref.runtimeDir,
+    name: input.ref.name,
+    range: input.uidRange,
+    ...(explicit
+      ? { explicit: { uid: Number(explicit[1]), gid: Number(explicit[2] ?? explicit[1]) } }
+      : {}),
+  });
+  return { uid: got.uid, gid: got.gid, owner: true };
+}
+
+/** Environment the spec sets, minus what sac manages (the spec rules already warned about those). */
+function specEnv(spec: AgentSpec, ref: AgentRef, warnings: string[]): Record<string, string> {
+  const out: Record<string, string> = {
+    SAC_NAME: ref.name,
+    CLAUDE_AGENT_ID: ref.name,
+    SCITEX_AGENT_CONTAINER_AGENT: ref.name,
+    SCITEX_AGENT_CONTAINER_MODEL: spec.spec.claude.model,
+  };
+  const role = spec.metadata.labels?.role;
+  if (role) out.CLAUDE_AGENT_ROLE = role;
+  for (const e of mergedEnv(spec)) {
+    if (RESERVED_ENV_KEYS.has(e.name) || e.name === 'CLAUDE_CODE_OAUTH_TOKEN') {
+      warnings.push(`${e.declaredAt.join(', ')}: ${e.name} is managed by sac and was not passed`);
+      continue;
+    }
+    out[e.name] = e.value;
+  }
+  return out;
+}
+
+export async function prepareLaunch(input: SetupInput): Promise<LaunchResources> {
+  const { ref, spec, plan } = input;
+  const warnings: string[] = [];
+  const claudeBinary = claudeBinaryPath();
+  if (!claudeBinary) {
+    throw new AppError(
+      'SANDBOX_UNAVAILABLE',
+      'the Claude Code binary (from @anthropic-ai/claude-agent-sdk) is not installed',
+      {
+        hint: 'run `npm ci` in the sac checkout',
+      },
+    );
+  }
+  if (plan.runtime.name === 'apptainer') {
+    throw new AppError(
+      'SANDBOX_UNAVAILABLE',
+      `${ref.name} names an apptainer image, and this sac cannot start apptainer agents yet`,
+      {
+        hint: 'set spec.runtime: bwrap to run it in bubblewrap',
+      },
+    );
+  }
+  const identity = identityFor(input);
+  const report = materialiseHome(
+    materialiseOptionsFor(ref, spec, plan, {
+      ...(identity.owner ? { owner: { uid: identity.uid, gid: identity.gid } } : {}),
+      env: input.env,
+    }),
+  );
+  warnings.push(...report.warnings);
+
+  const provider = plan.model.provider;
+  if ('unknown' in provider)
+    throw new AppError('SPEC_INVALID', `unknown provider ${provider.name}`);
+  const cred = resolveCredential(provider, input.env);
+
+  // The relay's socket dir is bound read-only at /run/sac: short, node-local, root-owned 0755.
+  const runDir = join(socketDir(input.env), `${agentKey(ref.name, ref.runtimeDir)}.run`);
+  mkdirSync(runDir, { recursive: true });
+  chmodSync(runDir, 0o755);
+  const agentToken = `sac-agent-${randomBytes(24).toString('hex')}`;
+  const network = plan.network.mode;
+  const useSocket = network === 'none' && plan.runtime.name !== 'host';
+  const relay = await startRelay({
+    upstream: provider.baseUrl,
+    credential: cred.credential,
+    agentToken,
+    ...(useSocket
+      ? {
+          socketPath: join(runDir, 'model.sock'),
+          ...(identity.owner ? { socketOwner: { uid: identity.uid, gid: identity.gid } } : {}),
+        }
+      : { tcp: true }),
+    onRequest: (info) => {
+      if (info.outcome !== 'ok')
+        input.log(
+          `relay: ${info.method} ${info.path} -> ${info.status} ${info.outcome}${info.error ? ` ${info.error}` : ''}`,
+        );
+    },
+  });
+
+  const extra = specEnv(spec, ref, warnings);
+  const env =
+    plan.runtime.name === 'host'
+      ? {
+          ...buildSandboxEnv({ network: 'host', agentToken, relayPort: relay.port!, extra }),
+          HOME: plan.home.host,
+          TMPDIR: join(plan.runtimeDir, 'tmp'),
+          CLAUDE_CODE_TMPDIR: join(plan.runtimeDir, 'tmp', 'claude'),
+          PATH: input.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+        }
+      : buildSandboxEnv({
+          network,
+          agentToken,
+          ...(relay.port !== undefined ? { relayPort: relay.port } : {}),
+          extra,
+        });
+  if (plan.runtime.name === 'host')
+    mkdirSync(join(plan.runtimeDir, 'tmp', 'claude'), { recursive: true });
+
+  const flags = mapClaudeFlags(spec.spec.claude.flags);
+  for (const f of flags.ignored)
+    warnings.push(`spec.claude.flags: ${f} is managed by sac and was ignored`);
+  const rawOptions: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(spec.spec.claude.raw_options)) {
+    if (RAW_OPTIONS_DENYLIST.has(k))
+      warnings.push(`spec.claude.raw_options.${k} is managed by sac and was ignored`);
+    else rawOptions[k] = v;
+  }
+
+  const sandbox: Omit<SandboxPlan, 'command'> = {
+    operator: identity.owner ? 'root' : 'user',
+    uid: identity.uid,
+    gid: identity.gid,
+    homeDir: plan.home.host,
+    workDir: plan.workdir.host,
+    workDirInSandbox: plan.workdir.sandbox,
+    mounts: plan.mounts
+      .filter((m) => m.origin.startsWith('spec.'))
+      .map((m) => ({ host: m.host, container: m.container, mode: m.mode })),
+    network,
+    runDir,
+    claudeBinary,
+    seccomp: namespaceSeccompFilter(),
+    ...hostFacts(),
+  };
+  const launcher =
+    plan.runtime.name === 'host'
+      ? hostLauncher(
+          {
+            cwd: plan.workdir.host,
+            ...(identity.owner ? { dropTo: { uid: identity.uid, gid: identity.gid } } : {}),
+            claudeBinary,
+          },
+          input.onStderr,
+        )
+      : bwrapLauncher(sandbox, input.onStderr);
+
+  const driver = new SdkDriver({
+    cwd: plan.workdir.sandbox,
+    env,
+    flags,
+    mcpServers: report.mcpServers as Record<string, McpServerConfig>,
+    rawOptions,
+    claudeBinary,
+    launcher,
+    onStderr: input.onStderr,
+  });
+  return {
+    driver,
+    relay,
+    identity: { uid: identity.uid, gid: identity.gid },
+    credentialSource: cred.source,
+    warnings,
+    close: () => relay.close(),
+  };
+}
