@@ -12,6 +12,7 @@ import { AppError, isAppError } from '../errors.ts';
 import type { Env } from '../paths.ts';
 import { type AgentRef, listAgents, resolveAgent, type ResolveOptions } from '../spec/resolve.ts';
 import { openStore } from '../store/db.ts';
+import { releaseAgentUid } from '../store/repos/agent-uids.ts';
 import { agentLiveness } from './liveness.ts';
 import { liveness, startAgent, stopAgent } from './lifecycle.ts';
 
@@ -33,7 +34,7 @@ export async function deleteAgent(target: string, opts: Opts = {}): Promise<Dele
     await stopAgent(ref, { env });
   rmSync(ref.agentDir, { recursive: true, force: true });
   rmSync(ref.runtimeDir, { recursive: true, force: true });
-  forgetRef(ref, env);
+  forgetRef(ref, env, true);
   return { name: ref.name, removed: [ref.agentDir, ref.runtimeDir] };
 }
 
@@ -42,7 +43,7 @@ export interface Forgotten {
   rows: Record<string, number>;
 }
 
-function forgetRef(ref: AgentRef, env: Env): Record<string, number> {
+function forgetRef(ref: AgentRef, env: Env, releaseUid = false): Record<string, number> {
   const store = openStore({ env });
   try {
     return store.tx(() => {
@@ -57,6 +58,8 @@ function forgetRef(ref: AgentRef, env: Env): Record<string, number> {
         ),
         a2a_ports: run('DELETE FROM a2a_ports WHERE name = ?', ref.name),
         definitions: run('DELETE FROM definitions WHERE path = ?', ref.specPath),
+        // the uid stays with the agent while its home (owned by that uid) exists
+        agent_uids: releaseUid ? (releaseAgentUid(store, ref.runtimeDir) ? 1 : 0) : 0,
       };
     });
   } finally {

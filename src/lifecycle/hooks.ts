@@ -148,7 +148,18 @@ class HookLog {
   private failure: Error | undefined;
 
   constructor(file: string) {
-    mkdirSync(dirname(file), { recursive: true });
+    try {
+      mkdirSync(dirname(file), { recursive: true });
+    } catch (err) {
+      throw new AppError(
+        'FAILED',
+        `cannot create the hook log directory for ${file}: ${String(err)}`,
+        {
+          details: { path: file },
+          cause: err,
+        },
+      );
+    }
     this.stream = createWriteStream(file, { flags: 'a', mode: 0o600 });
     // a log that cannot be written must not crash the start; close() reports it
     this.stream.on('error', (err) => {
@@ -376,6 +387,23 @@ function displayUrl(url: string): string {
   return redactSecrets(u.toString());
 }
 
+/** At most `max` bytes of a response body; the rest is never downloaded. */
+async function readCapped(res: Response, max: number): Promise<string> {
+  if (res.body === null) return '';
+  // fetch bodies are byte streams; @types/node leaves the chunk type open
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  while (size < max) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.byteLength;
+  }
+  await reader.cancel().catch(() => undefined);
+  return new TextDecoder().decode(Buffer.concat(chunks).subarray(0, max));
+}
+
 async function runHttp(
   event: HookEvent,
   index: number,
@@ -397,7 +425,7 @@ async function runHttp(
       body,
       signal: AbortSignal.timeout(timeoutMs),
     });
-    const text = (await res.text()).slice(0, HTTP_BODY_BYTES);
+    const text = await readCapped(res, HTTP_BODY_BYTES);
     for (const line of text.split('\n')) {
       if (line === '') continue;
       log(`body| ${line}`);

@@ -509,7 +509,7 @@ const hookList = (when: string): z.ZodDefault<z.ZodArray<z.ZodString>> =>
     .array(z.string())
     .default([])
     .describe(
-      `Commands run on the host ${when}: shell strings (run by sh -c) or http(s) URLs (POSTed to). Failures are logged, never fatal. Default: [].`,
+      `Commands run on the host ${when}: shell strings (run by sh -c) or http(s) URLs (POSTed to). Each has a 60 s timeout and its output goes to the supervisor log; a failing pre_start hook fails the start, other failures are logged. Default: [].`,
     );
 
 const HooksSchema = z
@@ -726,7 +726,7 @@ const SpecObject = z.strictObject({
     .record(z.string().min(1), McpServerSchema)
     .default({})
     .describe(
-      "MCP servers for the agent's Claude Code, by name, in the .mcp.json shape; merged with to_home/.mcp.json (a name in both is an error at start). Default: {}.",
+      "MCP servers for the agent's Claude Code, by name, in the .mcp.json shape; merged with the baseline's and to_home's .mcp.json (one name defined differently in two of them is an error at start). Default: {}.",
     ),
   extensions: z
     .record(z.string(), z.unknown())
@@ -899,7 +899,7 @@ const SpecObject = z.strictObject({
   to_home_layers: ignored(
     stringOrList.optional(),
     'Which shared to_home layers this agent inherits.',
-    "layered to_home is not implemented; only the agent's own to_home is copied",
+    "layered to_home is not implemented; the baseline (agents/_shared/to_home) and the agent's own to_home are copied",
   ),
   container: ignored(
     z

@@ -192,6 +192,11 @@ export async function supervise(req: LaunchRequest): Promise<number> {
             report({ ok: false, name: ref.name, error: r.error.toJSON().error });
           }
         },
+        onRestart: () => {
+          void runHooks('on_restart', spec.spec.hooks.on_restart, hookCtx).catch((e: unknown) =>
+            log(`on_restart: ${String(e)}`),
+          );
+        },
         onExit: (reason, failed) => {
           log(`exit: ${reason}${failed ? ' (failed)' : ''}`);
           resolveDone(failed);

@@ -84,6 +84,7 @@ function identityFor(input: SetupInput): { uid: number; gid: number; owner: bool
       ? { explicit: { uid: Number(explicit[1]), gid: Number(explicit[2] ?? explicit[1]) } }
       : {}),
   });
+  for (const w of got.warnings) input.log(`warning: ${w}`);
   return { uid: got.uid, gid: got.gid, owner: true };
 }
 

@@ -41,6 +41,8 @@ export interface SupervisorConfig {
   log: (line: string) => void;
   /** Called once: ready (first prompt accepted / Claude Code up) or failed before that. */
   onReady: (outcome: { ok: true } | { ok: false; error: AppError }) => void;
+  /** Called before each restart of Claude Code (runs the spec's on_restart hooks). */
+  onRestart?: (attempt: number, reason: string) => void;
   /** Called when the supervisor has finished (the process should exit). */
   onExit: (reason: string, failed: boolean) => void;
 }
@@ -203,6 +205,7 @@ export class Supervisor {
       this.#c.log(`Claude Code ${detail}; restart ${decision.attempt} in ${decision.delayMs} ms`);
       if (!this.#ready) this.#c.onReady({ ok: false, error: this.#startError(detail) });
       this.#ready = true; // the CLI has its answer; later readiness is not reported again
+      this.#c.onRestart?.(decision.attempt, detail);
       this.#setState('restarting');
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, decision.delayMs);

@@ -1,5 +1,5 @@
 /** `sac agents start` and `sac agents restart`. */
-import { AppError, isAppError } from '../../errors.ts';
+import { AppError, formatIssue, isAppError, type SpecIssue } from '../../errors.ts';
 import { type GlobalOptions, printResult } from '../output.ts';
 import { Progress } from '../progress.ts';
 
@@ -80,9 +80,11 @@ export async function runStart(
   for (const f of failed) {
     if (g.json) continue;
     process.stderr.write(`error[${f.error.code}]: ${f.error.message}\n`);
+    const d = f.error.details as
+      { stderr?: string[]; log?: string[]; issues?: SpecIssue[] } | undefined;
+    for (const issue of d?.issues ?? []) process.stderr.write(`  ${formatIssue(issue)}\n`);
     if (f.error.hint) process.stderr.write(`    hint: ${f.error.hint}\n`);
-    const d = f.error.details as { stderr?: string[]; log?: string[] } | undefined;
-    const lines = d?.stderr?.length ? d.stderr : (d?.log ?? []);
+    const lines = d?.issues ? [] : d?.stderr?.length ? d.stderr : (d?.log ?? []);
     if (lines.length)
       process.stderr.write(
         `    last lines of its log:\n${lines.map((l) => `      ${l}`).join('\n')}\n`,
