@@ -44,3 +44,11 @@ export { openStore } from './store/db.ts';
 export type { Store } from './store/db.ts';
 export { listDefinedAgents } from './agents/list.ts';
 export type { ListedAgent } from './agents/list.ts';
+
+export { interruptAgent, liveness, sendTurn, startAgent, stopAgent } from './agents/lifecycle.ts';
+export type { Started, StartOptions, Stopped } from './agents/lifecycle.ts';
+export { agentHealth, fleetStatus, statusOf } from './agents/status.ts';
+export type { AgentStatus } from './agents/status.ts';
+export { deleteAgent, forgetAgent, installResurrect, resurrectAgents } from './agents/admin.ts';
+export type { Liveness } from './agents/liveness.ts';
+export type { TurnReply } from './supervisor/turn-queue.ts';

@@ -5,6 +5,7 @@
  * @module
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import type { SpawnOptions, SpawnedProcess } from '@anthropic-ai/claude-agent-sdk';
 import type { SandboxPlan } from '../sandbox/bwrap-plan.ts';
 import { claudeSpawner } from '../sandbox/claude-spawner.ts';
@@ -38,6 +39,77 @@ export function bwrapLauncher(
   };
 }
 
+/** Drop from root to the agent's uid with no capabilities left (util-linux setpriv). */
+function dropArgv(
+  to: { uid: number; gid: number } | undefined,
+  cmd: string,
+  args: readonly string[],
+): [string, string[]] {
+  if (!to) return [cmd, [...args]];
+  return [
+    '/usr/bin/setpriv',
+    [
+      `--reuid=${to.uid}`,
+      `--regid=${to.gid}`,
+      '--clear-groups',
+      '--inh-caps=-all',
+      '--no-new-privs',
+      '--',
+      cmd,
+      ...args,
+    ],
+  ];
+}
+
+interface Command {
+  cmd: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+/**
+ * Claude Code (or apptainer running it) as a direct child in its own process group, so a stop can
+ * signal the whole tree at once.
+ */
+function groupLauncher(
+  build: (o: SpawnOptions) => Command,
+  onStderr: (chunk: string) => void,
+): () => ClaudeLauncher {
+  return () => {
+    let child: ChildProcess | undefined;
+    let exit: Promise<{ code: number | null; signal: string | null }> | undefined;
+    return {
+      spawn: (o: SpawnOptions): SpawnedProcess => {
+        const c = build(o);
+        child = spawn(c.cmd, c.args, {
+          cwd: c.cwd,
+          env: c.env,
+          stdio: ['pipe', 'pipe', 'pipe'],
+          detached: true,
+        });
+        child.stderr?.setEncoding('utf8').on('data', (d: string) => onStderr(d));
+        const started = child;
+        exit = new Promise((resolve) =>
+          started.once('exit', (code, signal) => resolve({ code, signal })),
+        );
+        return started as unknown as SpawnedProcess;
+      },
+      pids: () => (child?.pid && isAlive(child.pid) ? processTree(child.pid) : []),
+      claudePid: () => child?.pid,
+      exited: () => exit ?? Promise.resolve({ code: null, signal: null }),
+      signal: (sig) => {
+        if (!child?.pid) return;
+        try {
+          process.kill(-child.pid, sig);
+        } catch {
+          // already gone
+        }
+      },
+    };
+  };
+}
+
 export interface HostLaunchPlan {
   /** Host working directory. */
   cwd: string;
@@ -46,56 +118,42 @@ export interface HostLaunchPlan {
   claudeBinary: string;
 }
 
-/** Claude Code directly on the host, in its own process group so the whole tree can be signalled. */
+/** Claude Code directly on the host: no isolation (as root it still runs as the agent's uid). */
 export function hostLauncher(
   plan: HostLaunchPlan,
   onStderr: (chunk: string) => void,
 ): () => ClaudeLauncher {
-  return () => {
-    let child: ChildProcess | undefined;
-    let exit: Promise<{ code: number | null; signal: string | null }> | undefined;
-    const groupSignal = (sig: NodeJS.Signals): void => {
-      if (!child?.pid) return;
-      try {
-        process.kill(-child.pid, sig);
-      } catch {
-        // already gone
-      }
-    };
-    return {
-      spawn: ({ args, env }: SpawnOptions): SpawnedProcess => {
-        const [cmd, argv] = plan.dropTo
-          ? [
-              '/usr/bin/setpriv',
-              [
-                `--reuid=${plan.dropTo.uid}`,
-                `--regid=${plan.dropTo.gid}`,
-                '--clear-groups',
-                '--inh-caps=-all',
-                '--no-new-privs',
-                '--',
-                plan.claudeBinary,
-                ...args,
-              ],
-            ]
-          : [plan.claudeBinary, args];
-        child = spawn(cmd, argv, {
-          cwd: plan.cwd,
-          env: env,
-          stdio: ['pipe', 'pipe', 'pipe'],
-          detached: true,
-        });
-        child.stderr?.setEncoding('utf8').on('data', (d: string) => onStderr(d));
-        const c = child;
-        exit = new Promise((resolve) =>
-          c.once('exit', (code, signal) => resolve({ code, signal })),
-        );
-        return c as unknown as SpawnedProcess;
-      },
-      pids: () => (child?.pid && isAlive(child.pid) ? processTree(child.pid) : []),
-      claudePid: () => child?.pid,
-      exited: () => exit ?? Promise.resolve({ code: null, signal: null }),
-      signal: (sig) => groupSignal(sig),
-    };
-  };
+  return groupLauncher(({ args, env }) => {
+    const [cmd, argv] = dropArgv(plan.dropTo, plan.claudeBinary, args);
+    return { cmd, args: argv, env: env, cwd: plan.cwd };
+  }, onStderr);
+}
+
+export interface ApptainerLaunchPlan {
+  /** `apptainer` or `singularity` on PATH. */
+  binary: string;
+  /** Builds argv and env for one start; the SDK's Claude Code args go after the inner command. */
+  invocation: (
+    claudeArgs: readonly string[],
+    sandboxEnv: Record<string, string>,
+  ) => { argv: string[]; env: Record<string, string>; prepareDirs: string[] };
+  /** Root operator: drop to the agent's uid before apptainer (it runs the container as its caller). */
+  dropTo?: { uid: number; gid: number } | undefined;
+  cwd: string;
+}
+
+/**
+ * Claude Code inside apptainer. The environment reaches the container as `APPTAINERENV_*`
+ * variables of the apptainer process, never as `--env` on its command line.
+ */
+export function apptainerLauncher(
+  plan: ApptainerLaunchPlan,
+  onStderr: (chunk: string) => void,
+): () => ClaudeLauncher {
+  return groupLauncher(({ args, env }) => {
+    const inv = plan.invocation(args, env as Record<string, string>);
+    for (const dir of inv.prepareDirs) mkdirSync(dir, { recursive: true });
+    const [cmd, argv] = dropArgv(plan.dropTo, plan.binary, inv.argv);
+    return { cmd, args: argv, env: inv.env, cwd: plan.cwd };
+  }, onStderr);
 }

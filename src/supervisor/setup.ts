@@ -5,17 +5,19 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { McpServerConfig } from '@anthropic-ai/claude-agent-sdk';
 import { AppError } from '../errors.ts';
-import type { Env } from '../paths.ts';
+import { type Env, isDir, resolveUserPath } from '../paths.ts';
 import { claudeBinaryPath } from '../plan/claude-binary.ts';
 import type { LaunchPlan } from '../plan/launch-plan.ts';
 import { startRelay, type Relay } from '../relay/relay.ts';
 import type { SandboxPlan } from '../sandbox/bwrap-plan.ts';
 import { buildSandboxEnv, RESERVED_ENV_KEYS } from '../sandbox/env.ts';
-import { hostFacts } from '../sandbox/host.ts';
+import { findExecutable, hostFacts } from '../sandbox/host.ts';
+import { buildApptainerInvocation, DEFAULT_LAUNCHER_PATH } from '../sandbox/apptainer-plan.ts';
+import { ENTRY_SH, SANDBOX_PATHS } from '../sandbox/sandbox-files.ts';
 import { namespaceSeccompFilter } from '../sandbox/seccomp.ts';
 import { mergedEnv } from '../spec/rules.ts';
 import type { AgentRef } from '../spec/resolve.ts';
@@ -25,7 +27,12 @@ import { agentUid } from '../store/repos/agent-uids.ts';
 import { materialiseHome, materialiseOptionsFor } from '../workspace/materialise.ts';
 import { mapClaudeFlags } from './claude-flags.ts';
 import { resolveCredential } from './credentials.ts';
-import { bwrapLauncher, hostLauncher } from './launchers.ts';
+import {
+  apptainerLauncher,
+  type ApptainerLaunchPlan,
+  bwrapLauncher,
+  hostLauncher,
+} from './launchers.ts';
 import { RAW_OPTIONS_DENYLIST, SdkDriver } from './sdk-driver.ts';
 import { agentKey, socketDir } from './sockets.ts';
 
@@ -108,6 +115,65 @@ function specEnv(spec: AgentSpec, ref: AgentRef, warnings: string[]): Record<str
   return out;
 }
 
+/** How apptainer runs this agent: the pure argv builder, fed per start with the SDK's arguments. */
+function apptainerPlan(
+  input: SetupInput,
+  x: {
+    runDir: string;
+    claudeBinary: string;
+    identity: { uid: number; gid: number; owner: boolean };
+    network: 'host' | 'none';
+    sandbox: Omit<SandboxPlan, 'command'>;
+  },
+): ApptainerLaunchPlan {
+  const { spec, plan, ref } = input;
+  const a = spec.spec.apptainer;
+  const binary = findExecutable('apptainer') ?? findExecutable('singularity');
+  if (!binary) {
+    throw new AppError(
+      'SANDBOX_UNAVAILABLE',
+      `${ref.name} names an apptainer image, and apptainer is not installed`,
+      {
+        hint: 'install apptainer, or set spec.runtime: bwrap to run it in bubblewrap',
+      },
+    );
+  }
+  const rawImage = plan.apptainerImage ?? '~/.scitex/agent-container/containers/sac-base.sif';
+  const image = /^[a-z]+:\/\//.test(rawImage)
+    ? rawImage
+    : resolveUserPath(rawImage, ref.agentDir, input.env);
+  // apptainer binds files, not fd data: the entry script lives beside the relay socket
+  const entry = join(x.runDir, 'entry.sh');
+  writeFileSync(entry, ENTRY_SH, { mode: 0o644 });
+  const overlay = a.overlay ? resolveUserPath(a.overlay, plan.workdir.host, input.env) : '';
+  return {
+    binary,
+    cwd: plan.workdir.host,
+    dropTo: x.identity.owner ? { uid: x.identity.uid, gid: x.identity.gid } : undefined,
+    invocation: (claudeArgs, sandboxEnv) =>
+      buildApptainerInvocation({
+        apptainer: { ...a, overlay },
+        image,
+        flavour: binary.endsWith('singularity') ? 'singularity-ce' : 'apptainer',
+        homeDir: plan.home.host,
+        workDir: plan.workdir.host,
+        mounts: x.sandbox.mounts ?? [],
+        runDir: x.runDir,
+        claudeBinary: x.claudeBinary,
+        entryScript: entry,
+        network: x.network,
+        ...(overlay ? { overlayKind: isDir(overlay) ? 'dir' : 'image' } : {}),
+        scratchDir: join(plan.runtimeDir, 'tmp-scratch'),
+        env: sandboxEnv,
+        launcherEnv: {
+          PATH: input.env.PATH ?? DEFAULT_LAUNCHER_PATH,
+          ...(input.env.HOME ? { HOME: input.env.HOME } : {}),
+        },
+        command: [SANDBOX_PATHS.shell, SANDBOX_PATHS.entry, SANDBOX_PATHS.claude, ...claudeArgs],
+      }),
+  };
+}
+
 export async function prepareLaunch(input: SetupInput): Promise<LaunchResources> {
   const { ref, spec, plan } = input;
   const warnings: string[] = [];
@@ -118,15 +184,6 @@ export async function prepareLaunch(input: SetupInput): Promise<LaunchResources>
       'the Claude Code binary (from @anthropic-ai/claude-agent-sdk) is not installed',
       {
         hint: 'run `npm ci` in the sac checkout',
-      },
-    );
-  }
-  if (plan.runtime.name === 'apptainer') {
-    throw new AppError(
-      'SANDBOX_UNAVAILABLE',
-      `${ref.name} names an apptainer image, and this sac cannot start apptainer agents yet`,
-      {
-        hint: 'set spec.runtime: bwrap to run it in bubblewrap',
       },
     );
   }
@@ -215,16 +272,21 @@ export async function prepareLaunch(input: SetupInput): Promise<LaunchResources>
     ...hostFacts(),
   };
   const launcher =
-    plan.runtime.name === 'host'
-      ? hostLauncher(
-          {
-            cwd: plan.workdir.host,
-            ...(identity.owner ? { dropTo: { uid: identity.uid, gid: identity.gid } } : {}),
-            claudeBinary,
-          },
+    plan.runtime.name === 'apptainer'
+      ? apptainerLauncher(
+          apptainerPlan(input, { runDir, claudeBinary, identity, network, sandbox }),
           input.onStderr,
         )
-      : bwrapLauncher(sandbox, input.onStderr);
+      : plan.runtime.name === 'host'
+        ? hostLauncher(
+            {
+              cwd: plan.workdir.host,
+              ...(identity.owner ? { dropTo: { uid: identity.uid, gid: identity.gid } } : {}),
+              claudeBinary,
+            },
+            input.onStderr,
+          )
+        : bwrapLauncher(sandbox, input.onStderr);
 
   const driver = new SdkDriver({
     cwd: plan.workdir.sandbox,
