@@ -89,7 +89,7 @@ export function registerDbCommands(program: Command): void {
     .description('rows of one table, newest first (col=value filters, never raw SQL)')
     .argument(
       '<table>',
-      'launches, turns, events, definitions, a2a_ports, lineage, grants, blocks, meta',
+      'launches, turns, events, definitions, a2a_ports, lineage, grants, blocks, agent_uids, meta',
     )
     .option(
       '-w, --where <col=value>',

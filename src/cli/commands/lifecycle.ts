@@ -94,6 +94,7 @@ export function registerLifecycleCommands(agents: Command): void {
       .argument('<name>', 'the agent')
       .argument('[prompt]', 'the text to send')
       .option('--no-wait', 'queue the turn and return at once')
+      .option('--exit-after', 'stop the agent after this turn (exit reason exit-after)')
       .addOption(
         new Option(
           '--key <key>',

@@ -48,7 +48,7 @@ export async function runSend(
   g: GlobalOptions,
   name: string,
   prompt: string | undefined,
-  o: { wait: boolean; key?: string },
+  o: { wait: boolean; key?: string; exitAfter?: boolean },
 ): Promise<void> {
   const { interruptAgent, sendTurn } = await import('../../agents/lifecycle.ts');
   if (o.key) {
@@ -63,7 +63,11 @@ export async function runSend(
     throw new AppError('USAGE', 'missing prompt', {
       hint: `sac agents send ${name} "your prompt"`,
     });
-  const r = await sendTurn(name, prompt, { scope: g.scope, wait: o.wait });
+  const r = await sendTurn(name, prompt, {
+    scope: g.scope,
+    wait: o.wait,
+    exitAfter: o.exitAfter === true,
+  });
   printResult(g, r, () => ('text' in r ? r.text : `queued turn ${r.turn_id}`));
   if (
     'state' in r &&
