@@ -11,6 +11,7 @@ import type { SandboxPlan } from '../sandbox/bwrap-plan.ts';
 import { claudeSpawner } from '../sandbox/claude-spawner.ts';
 import { isAlive, processTree } from '../sandbox/proc.ts';
 import type { SandboxProcess } from '../sandbox/spawn.ts';
+import { SANDBOX_PATHS } from '../sandbox/sandbox-files.ts';
 import type { ClaudeLauncher } from './sdk-driver.ts';
 
 /** Claude Code inside bubblewrap. */
@@ -40,7 +41,7 @@ export function bwrapLauncher(
 }
 
 /** Drop from root to the agent's uid with no capabilities left (util-linux setpriv). */
-function dropArgv(
+export function dropArgv(
   to: { uid: number; gid: number } | undefined,
   cmd: string,
   args: readonly string[],
@@ -132,9 +133,9 @@ export function hostLauncher(
 export interface ApptainerLaunchPlan {
   /** `apptainer` or `singularity` on PATH. */
   binary: string;
-  /** Builds argv and env for one start; the SDK's Claude Code args go after the inner command. */
+  /** Builds argv and env for one start of `command` inside the container. */
   invocation: (
-    claudeArgs: readonly string[],
+    command: readonly string[],
     sandboxEnv: Record<string, string>,
   ) => { argv: string[]; env: Record<string, string>; prepareDirs: string[] };
   /** Root operator: drop to the agent's uid before apptainer (it runs the container as its caller). */
@@ -151,7 +152,10 @@ export function apptainerLauncher(
   onStderr: (chunk: string) => void,
 ): () => ClaudeLauncher {
   return groupLauncher(({ args, env }) => {
-    const inv = plan.invocation(args, env as Record<string, string>);
+    const inv = plan.invocation(
+      [SANDBOX_PATHS.shell, SANDBOX_PATHS.entry, SANDBOX_PATHS.claude, ...args],
+      env as Record<string, string>,
+    );
     for (const dir of inv.prepareDirs) mkdirSync(dir, { recursive: true });
     const [cmd, argv] = dropArgv(plan.dropTo, plan.binary, inv.argv);
     return { cmd, args: argv, env: inv.env, cwd: plan.cwd };

@@ -135,6 +135,7 @@ export async function supervise(req: LaunchRequest): Promise<number> {
       log,
     });
     for (const w of resources.warnings) log(`warning: ${w}`);
+    await resources.runStartupCommands(log);
 
     const previous = readText(files.sessionId)?.trim() || undefined;
     const mode = req.session ?? spec.spec.claude.session;

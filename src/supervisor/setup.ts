@@ -5,8 +5,8 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, chownSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { McpServerConfig } from '@anthropic-ai/claude-agent-sdk';
 import { AppError } from '../errors.ts';
 import { type Env, isDir, resolveUserPath } from '../paths.ts';
@@ -17,7 +17,7 @@ import type { SandboxPlan } from '../sandbox/bwrap-plan.ts';
 import { buildSandboxEnv, RESERVED_ENV_KEYS } from '../sandbox/env.ts';
 import { findExecutable, hostFacts } from '../sandbox/host.ts';
 import { buildApptainerInvocation, DEFAULT_LAUNCHER_PATH } from '../sandbox/apptainer-plan.ts';
-import { ENTRY_SH, SANDBOX_PATHS } from '../sandbox/sandbox-files.ts';
+import { ENTRY_SH } from '../sandbox/sandbox-files.ts';
 import { namespaceSeccompFilter } from '../sandbox/seccomp.ts';
 import { mergedEnv } from '../spec/rules.ts';
 import type { AgentRef } from '../spec/resolve.ts';
@@ -27,17 +27,23 @@ import { agentUid } from '../store/repos/agent-uids.ts';
 import { materialiseHome, materialiseOptionsFor } from '../workspace/materialise.ts';
 import { mapClaudeFlags } from './claude-flags.ts';
 import { resolveCredential } from './credentials.ts';
+import { spawn } from 'node:child_process';
+import { spawnSandbox } from '../sandbox/spawn.ts';
 import {
   apptainerLauncher,
   type ApptainerLaunchPlan,
   bwrapLauncher,
+  dropArgv,
   hostLauncher,
 } from './launchers.ts';
+import { type CommandRunner, runStartupCommands } from './startup-commands.ts';
 import { RAW_OPTIONS_DENYLIST, SdkDriver } from './sdk-driver.ts';
 import { agentKey, socketDir } from './sockets.ts';
 
 export interface LaunchResources {
   driver: SdkDriver;
+  /** Run `spec.startup_commands` inside the sandbox (once per launch, before Claude Code). */
+  runStartupCommands: (log: (line: string) => void) => Promise<void>;
   relay: Relay;
   identity: { uid: number; gid: number };
   credentialSource: string;
@@ -54,6 +60,30 @@ export interface SetupInput {
   uidRange: readonly [number, number];
   onStderr: (chunk: string) => void;
   log: (line: string) => void;
+}
+
+/**
+ * The host runtime runs Claude Code as the agent's real uid with no sandbox: every directory above
+ * its home, workdir and binary must be searchable by that uid. A private parent (like /root, 0700)
+ * cannot be bypassed, and sac never loosens it for you.
+ */
+function assertReachable(id: { uid: number; gid: number }, paths: string[]): void {
+  for (const p of paths) {
+    for (let dir = dirname(p); ; dir = dirname(dir)) {
+      const st = statSync(dir);
+      const bit = st.uid === id.uid ? 0o100 : st.gid === id.gid ? 0o010 : 0o001;
+      if ((st.mode & bit) === 0) {
+        throw new AppError(
+          'SANDBOX_UNAVAILABLE',
+          `runtime host: the agent's uid ${id.uid} cannot reach ${p}: ${dir} is not searchable (mode ${(st.mode & 0o777).toString(8)})`,
+          {
+            hint: 'use runtime: bwrap (it mounts what the agent needs), or keep the sac root and the sac checkout under directories others may traverse (e.g. SAC_HOME=/srv/sac)',
+          },
+        );
+      }
+      if (dir === '/') break;
+    }
+  }
 }
 
 /** Which uid/gid the agent runs as (architecture §3: never root). */
@@ -150,7 +180,7 @@ function apptainerPlan(
     binary,
     cwd: plan.workdir.host,
     dropTo: x.identity.owner ? { uid: x.identity.uid, gid: x.identity.gid } : undefined,
-    invocation: (claudeArgs, sandboxEnv) =>
+    invocation: (command, sandboxEnv) =>
       buildApptainerInvocation({
         apptainer: { ...a, overlay },
         image,
@@ -169,7 +199,7 @@ function apptainerPlan(
           PATH: input.env.PATH ?? DEFAULT_LAUNCHER_PATH,
           ...(input.env.HOME ? { HOME: input.env.HOME } : {}),
         },
-        command: [SANDBOX_PATHS.shell, SANDBOX_PATHS.entry, SANDBOX_PATHS.claude, ...claudeArgs],
+        command,
       }),
   };
 }
@@ -242,8 +272,16 @@ export async function prepareLaunch(input: SetupInput): Promise<LaunchResources>
           ...(relay.port !== undefined ? { relayPort: relay.port } : {}),
           extra,
         });
-  if (plan.runtime.name === 'host')
-    mkdirSync(join(plan.runtimeDir, 'tmp', 'claude'), { recursive: true });
+  if (plan.runtime.name === 'host' && identity.owner) {
+    assertReachable(identity, [plan.home.host, plan.workdir.host, claudeBinary, plan.runtimeDir]);
+  }
+  if (plan.runtime.name === 'host') {
+    // the host runtime's private tmp: the agent's own, as the sandbox's /tmp would be
+    for (const dir of [join(plan.runtimeDir, 'tmp'), join(plan.runtimeDir, 'tmp', 'claude')]) {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      if (identity.owner) chownSync(dir, identity.uid, identity.gid);
+    }
+  }
 
   const flags = mapClaudeFlags(spec.spec.claude.flags);
   for (const f of flags.ignored)
@@ -298,8 +336,32 @@ export async function prepareLaunch(input: SetupInput): Promise<LaunchResources>
     launcher,
     onStderr: input.onStderr,
   });
+  const runner: CommandRunner = (command) => {
+    const shell = ['/bin/sh', '-c', command];
+    if (plan.runtime.name === 'bwrap') {
+      const sb = spawnSandbox({ ...sandbox, command: shell }, { env, stderr: 'pipe' });
+      return { child: sb.child, done: sb.exited.then((e) => e.bwrapExitCode ?? e.code) };
+    }
+    const drop = identity.owner ? { uid: identity.uid, gid: identity.gid } : undefined;
+    let inner: [string, string[], NodeJS.ProcessEnv];
+    if (plan.runtime.name === 'apptainer') {
+      const ap = apptainerPlan(input, { runDir, claudeBinary, identity, network, sandbox });
+      const inv = ap.invocation(shell, env);
+      inner = [ap.binary, inv.argv, inv.env];
+    } else {
+      inner = [shell[0]!, shell.slice(1), env];
+    }
+    const [cmd, argv] = dropArgv(drop, inner[0], inner[1]);
+    const child = spawn(cmd, argv, {
+      cwd: plan.workdir.host,
+      env: inner[2],
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    return { child, done: new Promise((resolve) => child.once('close', (code) => resolve(code))) };
+  };
   return {
     driver,
+    runStartupCommands: (log) => runStartupCommands(spec.spec.startup_commands, runner, log),
     relay,
     identity: { uid: identity.uid, gid: identity.gid },
     credentialSource: cred.source,

@@ -130,7 +130,15 @@ describe.skipIf(!!skip)('running agents', () => {
       ),
     ).toMatch(/Read-only file system[\s\S]*RW_OK/);
     expect(await ask('unshare -r id 2>&1 || echo USERNS_BLOCKED')).toContain('USERNS_BLOCKED');
-    expect(await ask('ps -e -o pid,comm | wc -l; ls /tmp')).not.toContain('sac-');
+    // own pid namespace: no host process is visible (not the supervisor, not the test runner)
+    const ps = await ask('ps -e -o comm=');
+    expect(ps).not.toMatch(/\bnode\b|vitest|sac-supervisor/);
+    // private /tmp: nothing of the host's /tmp
+    expect(await ask('ls -A /tmp | grep -c sac- || true')).toMatch(/TOOL_RESULT_SEEN: 0/);
+    // the environment is rebuilt from an allow-list: nothing of the operator's
+    const envOut = await ask('env | cut -d= -f1 | sort | tr "\\n" " "');
+    expect(envOut).not.toMatch(/\b(SAC_HOME|FAKE_KEY|VITEST|npm_config_\w+)\b/);
+    expect(envOut).toMatch(/\bHOME\b/);
     expect(await ask('cat /etc/passwd')).toMatch(/agent:x:610\d\d/);
 
     // no secret on any host command line while the agent runs
