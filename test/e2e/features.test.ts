@@ -2,7 +2,7 @@
  * Spec features end to end: startup_commands inside the sandbox, the host runtime, autonomous
  * mode, stall detection, MCP server environments kept off command lines, hooks.
  */
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { claudeBinaryPath } from '../../src/plan/claude-binary.ts';
 import { describe, expect, it } from 'vitest';
@@ -87,8 +87,6 @@ describe.skipIf(!!skip)('spec features', () => {
       const spec = join(t.env.SAC_HOME!, 'agents/hosted/spec.yaml');
       writeFileSync(spec, readFileSync(spec, 'utf8').replace('runtime: bwrap', 'runtime: host'));
       // the agent's real uid must be able to traverse to its home: no sandbox mounts it there
-      const { chmodSync, mkdirSync } = await import('node:fs');
-      const { dirname } = await import('node:path');
       mkdirSync(join(t.env.SAC_HOME!, 'runtime'), { recursive: true });
       for (const d of [dirname(t.env.SAC_HOME!), t.env.SAC_HOME!, join(t.env.SAC_HOME!, 'runtime')])
         chmodSync(d, 0o711);
