@@ -121,7 +121,8 @@ describe.skipIf(!!skip)('running agents', () => {
     expect(await ask('env | grep -c sk-ant-e2e || true')).toMatch(/TOOL_RESULT_SEEN: 0/);
     expect(
       await ask(
-        'grep -rl REALTOKEN / --exclude-dir=proc --exclude-dir=sys --exclude-dir=usr 2>/dev/null | head -3; echo END',
+        // the needle is decoded inside, so the command itself (which Claude Code records) never holds it
+        'N=$(echo UkVBTFRPS0VOLTAxMjM0NTY3ODlhYmNkZWY= | base64 -d); grep -rl "$N" / --exclude-dir=proc --exclude-dir=sys --exclude-dir=usr 2>/dev/null | head -3; echo END',
       ),
     ).toMatch(/TOOL_RESULT_SEEN: END/);
     expect(
