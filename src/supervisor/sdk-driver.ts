@@ -15,6 +15,7 @@ import type {
 import type { query as SdkQuery } from '@anthropic-ai/claude-agent-sdk';
 import type { Driver, DriverSession, DriverStartOptions, SessionExit } from './driver.ts';
 import type { FlagOptions } from './claude-flags.ts';
+import { AsyncQueue } from '../util/async-queue.ts';
 
 /** Starts Claude Code for the SDK and reports what it started. */
 export interface ClaudeLauncher {
@@ -63,69 +64,9 @@ export const RAW_OPTIONS_DENYLIST = new Set([
   'model',
 ]);
 
-/** Feeds a streaming-input query: push turns, end the input. */
-class InputChannel implements AsyncIterable<SDKUserMessage> {
-  #queue: SDKUserMessage[] = [];
-  #wake: (() => void) | undefined;
-  #ended = false;
-
-  push(text: string): void {
-    if (this.#ended) return;
-    this.#queue.push({
-      type: 'user',
-      message: { role: 'user', content: text },
-      parent_tool_use_id: null,
-    });
-    this.#wake?.();
-  }
-
-  end(): void {
-    this.#ended = true;
-    this.#wake?.();
-  }
-
-  async *[Symbol.asyncIterator](): AsyncIterator<SDKUserMessage> {
-    for (;;) {
-      const next = this.#queue.shift();
-      if (next) {
-        yield next;
-        continue;
-      }
-      if (this.#ended) return;
-      await new Promise<void>((r) => (this.#wake = r));
-      this.#wake = undefined;
-    }
-  }
-}
-
-/** A single-consumer async queue of messages that can be closed. */
-class MessageStream implements AsyncIterable<SDKMessage> {
-  #items: SDKMessage[] = [];
-  #wake: (() => void) | undefined;
-  #closed = false;
-
-  push(m: SDKMessage): void {
-    this.#items.push(m);
-    this.#wake?.();
-  }
-
-  close(): void {
-    this.#closed = true;
-    this.#wake?.();
-  }
-
-  async *[Symbol.asyncIterator](): AsyncIterator<SDKMessage> {
-    for (;;) {
-      const next = this.#items.shift();
-      if (next) {
-        yield next;
-        continue;
-      }
-      if (this.#closed) return;
-      await new Promise<void>((r) => (this.#wake = r));
-      this.#wake = undefined;
-    }
-  }
+/** A user turn as the SDK's streaming input wants it. */
+export function userMessage(text: string): SDKUserMessage {
+  return { type: 'user', message: { role: 'user', content: text }, parent_tool_use_id: null };
 }
 
 export class SdkDriver implements Driver {
@@ -141,8 +82,8 @@ export class SdkDriver implements Driver {
 }
 
 function startSdkSession(config: SdkDriverConfig, opts: DriverStartOptions): DriverSession {
-  const input = new InputChannel();
-  const stream = new MessageStream();
+  const input = new AsyncQueue<SDKUserMessage>();
+  const stream = new AsyncQueue<SDKMessage>();
   const launcher = config.launcher();
   const f = config.flags;
   const options: Options = {
@@ -179,7 +120,7 @@ function startSdkSession(config: SdkDriverConfig, opts: DriverStartOptions): Dri
     } catch (err) {
       iteratorError = err instanceof Error ? err.message : String(err);
     } finally {
-      stream.close();
+      stream.end();
     }
   })();
 
@@ -193,7 +134,7 @@ function startSdkSession(config: SdkDriverConfig, opts: DriverStartOptions): Dri
   initialized.catch(() => {});
 
   return {
-    send: (text) => input.push(text),
+    send: (text) => input.push(userMessage(text)),
     interrupt: async () => {
       await (await q).interrupt();
     },

@@ -28,6 +28,8 @@ import type {
   SDKUserMessage,
 } from '@anthropic-ai/claude-agent-sdk';
 import { startRelay } from '../../src/relay/relay.ts';
+import { userMessage } from '../../src/supervisor/sdk-driver.ts';
+import { AsyncQueue } from '../../src/util/async-queue.ts';
 import type { Relay, RelayRequestInfo } from '../../src/relay/relay.ts';
 import type { NetworkMode, SandboxMount, SandboxPlan } from '../../src/sandbox/bwrap-plan.ts';
 import { claudeSpawner } from '../../src/sandbox/claude-spawner.ts';
@@ -110,37 +112,10 @@ export const MOUNTS = (d: AgentDirs): SandboxMount[] => [
   { host: d.rwData, container: '/mnt/rw', mode: 'rw' },
 ];
 
-/** Feeds an SDK streaming-input query. */
-export class InputChannel implements AsyncIterable<SDKUserMessage> {
-  #queue: SDKUserMessage[] = [];
-  #wake: (() => void) | undefined;
-  #ended = false;
-
-  push(text: string): void {
-    this.#queue.push({
-      type: 'user',
-      message: { role: 'user', content: text },
-      parent_tool_use_id: null,
-    });
-    this.#wake?.();
-  }
-
-  end(): void {
-    this.#ended = true;
-    this.#wake?.();
-  }
-
-  async *[Symbol.asyncIterator](): AsyncIterator<SDKUserMessage> {
-    for (;;) {
-      const next = this.#queue.shift();
-      if (next) {
-        yield next;
-        continue;
-      }
-      if (this.#ended) return;
-      await new Promise<void>((r) => (this.#wake = r));
-      this.#wake = undefined;
-    }
+/** Feeds an SDK streaming-input query (the supervisor's own queue and message shape). */
+export class InputChannel extends AsyncQueue<SDKUserMessage> {
+  pushText(text: string): void {
+    this.push(userMessage(text));
   }
 }
 
@@ -259,7 +234,7 @@ export class AgentSession {
     const result = new Promise<SDKResultMessage>((resolve, reject) =>
       this.#waiters.push({ resolve, reject }),
     );
-    this.input.push(text);
+    this.input.pushText(text);
     const r = await result;
     const messages = this.messages.slice(from);
     return {
