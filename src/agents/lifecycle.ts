@@ -5,7 +5,7 @@
  * @module
  */
 import { spawn } from 'node:child_process';
-import { existsSync, openSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { loadHostConfig } from '../config.ts';
@@ -131,7 +131,6 @@ export async function startAgent(
     ...(opts.recover ? { recover: true } : {}),
   };
   const files = runtimeFiles(ref.runtimeDir);
-  const { mkdirSync } = await import('node:fs');
   mkdirSync(ref.runtimeDir, { recursive: true });
   const out = openSync(files.supervisorLog, 'a', 0o600);
   const child = spawn(process.execPath, [SUPERVISOR_MAIN, '--launch', JSON.stringify(req)], {

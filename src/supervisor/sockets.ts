@@ -15,8 +15,14 @@ import type { Env } from '../paths.ts';
 export const MAX_SOCKET_PATH = 100;
 
 /** The private directory for sockets and locks, created 0700 and verified to be ours. */
+const checked = new Map<string, string>();
+
 export function socketDir(env: Env = process.env, uid = process.getuid?.() ?? 0): string {
   const xdg = env.XDG_RUNTIME_DIR;
+  const key = `${uid}:${xdg ?? ''}`;
+  const known = checked.get(key);
+  // checked once per process: `list` asks for hundreds of agents
+  if (known) return known;
   const dir = xdg && isOwnDir(xdg, uid) ? join(xdg, 'sac') : `/tmp/sac-${uid}`;
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   // a directory someone else made in /tmp first would let them see or swap our sockets

@@ -11,6 +11,7 @@ import { AppError } from '../errors.ts';
 import type { AgentSpec } from '../spec/schema.ts';
 import type { Store } from '../store/db.ts';
 import { appendEvent } from '../store/repos/events.ts';
+import { getTurn } from '../store/repos/turns.ts';
 import { setLaunchState, updateLaunch } from '../store/repos/launches.ts';
 import { isAlive } from '../sandbox/proc.ts';
 import type { StopRequest, TurnRequest } from './control-server.ts';
@@ -400,11 +401,8 @@ export class Supervisor {
   }
 
   #isOpen(turnId: string): boolean {
-    return (
-      this.#c.store.db
-        .prepare("SELECT 1 FROM turns WHERE id = ? AND state IN ('queued','running')")
-        .get(turnId) !== undefined
-    );
+    const state = getTurn(this.#c.store, turnId)?.state;
+    return state === 'queued' || state === 'running';
   }
 
   /** Stall detection and the heartbeat. */
