@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isAppError } from '../errors.ts';
-import { findByName, listAgents, resolveAgent } from './resolve.ts';
+import { expandTargets, findByName, listAgents, resolveAgent } from './resolve.ts';
 
 let root: string;
 let env: Record<string, string>;
@@ -111,5 +111,23 @@ describe('listAgents', () => {
     const names = listAgents({ env, cwd: project }).map((r) => `${r.scope}:${r.name}`);
     expect(names).toEqual(['project:z-proj', 'user:a-user', 'user:b-user', 'dirs:c-dirs']);
     expect(findByName('a-user', { env, cwd: project })).toHaveLength(1);
+  });
+});
+
+describe('expandTargets', () => {
+  it('expands a directory of agent directories, and leaves names and agent dirs alone', () => {
+    agent(join(root, 'fleet'), 'b');
+    agent(join(root, 'fleet'), 'a');
+    mkdirSync(join(root, 'fleet', '_shared'), { recursive: true });
+    const single = agent(join(root, 'one'), 'solo');
+    expect(
+      expandTargets(['./fleet', 'by-name', join(root, 'one', 'solo')], { env, cwd: root }),
+    ).toEqual([
+      join(root, 'fleet', 'a'),
+      join(root, 'fleet', 'b'),
+      'by-name',
+      join(root, 'one', 'solo'),
+    ]);
+    expect(single).toContain('solo');
   });
 });

@@ -203,3 +203,27 @@ export function listAgents(opts: ResolveOptions = {}): AgentRef[] {
   }
   return out;
 }
+
+/**
+ * Expand bulk targets: a directory that is not itself an agent directory stands for every agent
+ * directory directly under it (`<dir>/<name>/spec.yaml`), as in the original. Other targets pass
+ * through unchanged.
+ */
+export function expandTargets(targets: readonly string[], opts: ResolveOptions = {}): string[] {
+  const env = opts.env ?? process.env;
+  return targets.flatMap((t) => {
+    if (!looksLikePath(t)) return [t];
+    const abs = resolve(opts.cwd ?? process.cwd(), expandHome(t, env));
+    if (!isDir(abs) || specFileIn(abs)) return [t];
+    let entries: string[];
+    try {
+      entries = readdirSync(abs).sort();
+    } catch {
+      return [t];
+    }
+    const agents = entries
+      .filter((e) => !e.startsWith('_') && !nameProblem(e) && specFileIn(join(abs, e)))
+      .map((e) => join(abs, e));
+    return agents.length ? agents : [t];
+  });
+}

@@ -1,5 +1,6 @@
 /** `sac agents check TARGET...`: validate, then probe readiness; human or JSON report. */
 import { type CheckReport, checkAgents } from '../../agents/inspect.ts';
+import { expandTargets } from '../../spec/resolve.ts';
 import { ERROR_CODES, formatIssue, type ErrorCode } from '../../errors.ts';
 import { type GlobalOptions, printResult } from '../output.ts';
 
@@ -61,7 +62,7 @@ function exitCode(reports: CheckReport[], strict: boolean): number {
 
 export function runCheck(g: GlobalOptions, targets: string[], o: { strict?: boolean }): void {
   const strict = o.strict === true;
-  const reports = checkAgents(targets, { scope: g.scope });
+  const reports = checkAgents(expandTargets(targets), { scope: g.scope });
   const code = exitCode(reports, strict);
   printResult(g, { ok: code === 0, strict, agents: reports }, () =>
     reports.map((r) => renderReport(r, strict)).join('\n\n'),

@@ -33,7 +33,8 @@ export async function runStart(
   raw: Record<string, unknown>,
 ): Promise<void> {
   const o = raw as StartFlags;
-  const { resolveAgent } = await import('../../spec/resolve.ts');
+  const { expandTargets, resolveAgent } = await import('../../spec/resolve.ts');
+  targets = expandTargets(targets);
   if (o.dryRun) {
     const { explainAgent } = await import('../../agents/inspect.ts');
     const plans = targets.map((t) => explainAgent(t, { scope: g.scope }).plan);
