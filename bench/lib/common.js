@@ -28,6 +28,13 @@ export function numberOption(name, dflt) {
   return i >= 0 ? Number(args[i + 1]) : dflt;
 }
 
+/** `--name value` from argv, as a string, else the default. */
+export function stringOption(name, dflt) {
+  const args = process.argv.slice(2);
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : dflt;
+}
+
 export function median(xs) {
   if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
@@ -76,7 +83,8 @@ export async function startTimedFake(token) {
         rec.status = res.statusCode;
         exchanges.push(rec);
       });
-      const key = req.headers['x-api-key'] ?? /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
+      const key =
+        req.headers['x-api-key'] ?? /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
       if (key !== token) return error(res, 401, 'authentication_error');
       if (req.method === 'POST' && rec.path === '/v1/messages') {
         let body = {};
@@ -134,7 +142,12 @@ function promptOf(body) {
 
 function reply(res, body) {
   const text = `FAKE_REPLY: ${promptOf(body).slice(0, 60)}`;
-  const usage = { input_tokens: 10, output_tokens: 2, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
+  const usage = {
+    input_tokens: 10,
+    output_tokens: 2,
+    cache_creation_input_tokens: 0,
+    cache_read_input_tokens: 0,
+  };
   if (!body.stream) {
     res.writeHead(200, { 'content-type': 'application/json' });
     return res.end(
@@ -151,7 +164,8 @@ function reply(res, body) {
     );
   }
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-  const send = (event, data) => res.write(`event: ${event}\ndata: ${JSON.stringify({ type: event, ...data })}\n\n`);
+  const send = (event, data) =>
+    res.write(`event: ${event}\ndata: ${JSON.stringify({ type: event, ...data })}\n\n`);
   send('message_start', {
     message: {
       id: `msg_bench_${randomUUID()}`,
@@ -167,7 +181,10 @@ function reply(res, body) {
   send('content_block_start', { index: 0, content_block: { type: 'text', text: '' } });
   send('content_block_delta', { index: 0, delta: { type: 'text_delta', text } });
   send('content_block_stop', { index: 0 });
-  send('message_delta', { delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 2 } });
+  send('message_delta', {
+    delta: { stop_reason: 'end_turn', stop_sequence: null },
+    usage: { output_tokens: 2 },
+  });
   send('message_stop', {});
   res.end();
 }
@@ -249,9 +266,9 @@ export function timedSpawn(cmd, args, opts = {}) {
   });
 }
 
-/** `sac ARGS` with `env`; throws with its stderr when it fails. */
-export async function sac(args, env) {
-  const r = await timedSpawn(process.execPath, [SAC, ...args], { env });
+/** `sac ARGS` for a bench home; throws with its stderr when it fails. */
+export async function sac(args, home) {
+  const r = await timedSpawn(process.execPath, [SAC, ...args], { env: home.env, cwd: home.root });
   if (r.code !== 0) throw new Error(`sac ${args.join(' ')} exited ${r.code}: ${r.stderr.trim()}`);
   return r;
 }
@@ -330,6 +347,51 @@ export async function stopQuietly(home, name) {
     return;
   }
   if (!isAlive(pid)) return;
-  await timedSpawn(process.execPath, [SAC, 'agents', 'stop', '--force', name], { env: home.env });
+  await timedSpawn(process.execPath, [SAC, 'agents', 'stop', '--force', name], {
+    env: home.env,
+    cwd: home.root,
+  });
   for (let i = 0; i < 200 && isAlive(pid); i++) await sleep(50);
 }
+
+/**
+ * When a process was created, as epoch ms with the kernel's 10 ms tick resolution: field 22 of
+ * /proc/<pid>/stat (ticks since boot) placed on the wall clock through /proc/uptime (read at the
+ * same instant as Date.now()). NaN when the process is gone.
+ */
+export function processStartedAt(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    const uptimeS = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+    const bootAt = now() - uptimeS * 1000;
+    return bootAt + (ticks * 1000) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}
+
+/** USER_HZ: 100 on every Linux architecture sac runs on (getconf CLK_TCK). */
+const CLOCK_TICKS = 100;
+
+/**
+ * The environment of a bare headless Claude Code run (the recipe's): nothing inherited but PATH,
+ * its own HOME, straight to the fake, the four "no extra traffic" switches, one retry.
+ */
+export function bareClaudeEnv(homeDir, fakeUrl, token) {
+  return {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    LANG: 'C.UTF-8',
+    HOME: homeDir,
+    ANTHROPIC_BASE_URL: fakeUrl,
+    ANTHROPIC_API_KEY: token,
+    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+    DISABLE_TELEMETRY: '1',
+    DISABLE_AUTOUPDATER: '1',
+    DISABLE_ERROR_REPORTING: '1',
+    CLAUDE_CODE_MAX_RETRIES: '1',
+  };
+}
+
+/** A difference with its sign: "+12.3", "-1.6". */
+export const signed = (x) => (Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${x.toFixed(1)}` : '-');
