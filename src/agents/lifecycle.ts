@@ -8,13 +8,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { loadHostConfig } from '../config.ts';
 import { AppError, ERROR_CODES, type ErrorCode, SpecError } from '../errors.ts';
-import { readinessFindings } from '../check/findings.ts';
-import { probeHost } from '../check/host-probe.ts';
 import type { Env } from '../paths.ts';
-import { planLaunch } from '../plan/launch-plan.ts';
-import { parseSpecFile } from '../spec/parse.ts';
 import { type AgentRef, resolveAgent, type ResolveOptions } from '../spec/resolve.ts';
 import { openStore } from '../store/db.ts';
 import { controlRequest } from '../supervisor/control-client.ts';
@@ -72,8 +67,24 @@ function tail(path: string, lines = 20): string[] {
   }
 }
 
-/** Refuse what cannot start here before anything is spawned: invalid spec, missing pieces. */
-function preflight(ref: AgentRef, env: Env): void {
+/**
+ * Refuse what cannot start here before anything is spawned: invalid spec, missing pieces.
+ * Its modules (schema, YAML, planner, probes) load only here, so send/stop/status stay light.
+ */
+async function preflight(ref: AgentRef, env: Env): Promise<void> {
+  const [
+    { parseSpecFile },
+    { loadHostConfig },
+    { planLaunch },
+    { probeHost },
+    { readinessFindings },
+  ] = await Promise.all([
+    import('../spec/parse.ts'),
+    import('../config.ts'),
+    import('../plan/launch-plan.ts'),
+    import('../check/host-probe.ts'),
+    import('../check/findings.ts'),
+  ]);
   const parsed = parseSpecFile(ref.specPath);
   if (!parsed.ok) throw new SpecError('SPEC_INVALID', parsed.issues);
   const probe = probeHost(env);
@@ -109,7 +120,7 @@ export async function startAgent(
 ): Promise<Started> {
   const env = opts.env ?? process.env;
   const ref = typeof target === 'string' ? resolveAgent(target, opts) : target;
-  preflight(ref, env);
+  await preflight(ref, env);
   const live = liveness(ref, env);
   if (live.liveness === 'running' || live.liveness === 'unresponsive') {
     if (!opts.force) {
@@ -133,12 +144,17 @@ export async function startAgent(
   const files = runtimeFiles(ref.runtimeDir);
   mkdirSync(ref.runtimeDir, { recursive: true });
   const out = openSync(files.supervisorLog, 'a', 0o600);
-  const child = spawn(process.execPath, [SUPERVISOR_MAIN, '--launch', JSON.stringify(req)], {
-    detached: true,
-    env: env,
-    cwd: ref.agentDir,
-    stdio: ['ignore', out, out, 'pipe'],
-  });
+  // a small young generation keeps the long-lived supervisor near 80 MB (docs/benchmarks.md)
+  const child = spawn(
+    process.execPath,
+    ['--max-semi-space-size=1', SUPERVISOR_MAIN, '--launch', JSON.stringify(req)],
+    {
+      detached: true,
+      env: env,
+      cwd: ref.agentDir,
+      stdio: ['ignore', out, out, 'pipe'],
+    },
+  );
   const ready = child.stdio[3] as NodeJS.ReadableStream;
   const timeoutMs = opts.readyTimeoutMs ?? 180_000;
   const report = await new Promise<ReadyReport | undefined>((resolve) => {

@@ -252,6 +252,7 @@ export class Supervisor {
       () => {
         this.#event('claude-ready', { pid: session.claudePid() ?? null });
         if (this.#state === 'starting') this.#setState('idle');
+        else this.#heartbeat(); // the state may already be `working`: still record Claude Code's pid
         if (this.#c.spec.spec.startup_prompts.length === 0 || !this.#c.startupPrompts)
           this.#markReady();
         setLaunchState(this.#c.store, this.#c.launchId, 'running');
