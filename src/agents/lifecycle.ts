@@ -5,7 +5,7 @@
  * @module
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { AppError, ERROR_CODES, type ErrorCode, SpecError } from '../errors.ts';
@@ -157,8 +157,12 @@ export async function startAgent(
   );
   const ready = child.stdio[3] as NodeJS.ReadableStream;
   const timeoutMs = opts.readyTimeoutMs ?? 180_000;
+  let timedOut = false;
   const report = await new Promise<ReadyReport | undefined>((resolve) => {
-    const timer = setTimeout(() => resolve(undefined), timeoutMs);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      resolve(undefined);
+    }, timeoutMs);
     const rl = createInterface({ input: ready });
     rl.once('line', (line) => {
       clearTimeout(timer);
@@ -175,11 +179,14 @@ export async function startAgent(
   });
   (ready as unknown as { destroy(): void }).destroy();
   child.unref();
+  closeSync(out);
   const logTail = tail(files.supervisorLog);
   if (!report) {
     throw new AppError(
       'START_FAILED',
-      `${ref.name} did not report ready within ${Math.round(timeoutMs / 1000)} s`,
+      timedOut
+        ? `${ref.name} did not report ready within ${Math.round(timeoutMs / 1000)} s`
+        : `${ref.name}: its supervisor exited before it was ready`,
       {
         hint: `see ${files.supervisorLog}`,
         details: { log: logTail },
@@ -252,6 +259,11 @@ export async function stopAgent(
       );
     }
     await new Promise((r) => setTimeout(r, 50));
+  }
+  // the lock goes first; the process follows within moments (it flushes its log)
+  const exitBy = Date.now() + 5000;
+  while (supervisorPid && isAlive(supervisorPid) && Date.now() < exitBy) {
+    await new Promise((r) => setTimeout(r, 20));
   }
   const leftover = supervisorPid && isAlive(supervisorPid) ? [supervisorPid] : [];
   const after = liveness(ref, env);

@@ -60,8 +60,17 @@ export function agentLiveness(
   const launch = latestLaunch(store, ref.name);
   const heartbeat = readJson<Heartbeat>(runtimeFiles(ref.runtimeDir).heartbeat);
   const heartbeatAgeMs = heartbeat ? now - Date.parse(heartbeat.ts) : undefined;
-  const base = { launch, heartbeat, heartbeatAgeMs, socket: sockets.control, lock: sockets.lock };
-  if (existsSync(sockets.lock) && isLockHeld(sockets.lock)) {
+  // the socket directory depends on XDG_RUNTIME_DIR, which differs between a login shell, cron and
+  // systemd: the launch records where its supervisor really put its socket (and lock beside it)
+  const recorded = launch?.socket_path?.endsWith('.sock') ? launch.socket_path : undefined;
+  const candidates = [
+    ...(recorded ? [{ socket: recorded, lock: recorded.replace(/\.sock$/, '.lock') }] : []),
+    { socket: sockets.control, lock: sockets.lock },
+  ];
+  const held = candidates.find((c) => existsSync(c.lock) && isLockHeld(c.lock));
+  const where = held ?? candidates[candidates.length - 1]!;
+  const base = { launch, heartbeat, heartbeatAgeMs, socket: where.socket, lock: where.lock };
+  if (held) {
     const fresh = heartbeatAgeMs !== undefined && heartbeatAgeMs < HEARTBEAT_STALE_MS;
     return { ...base, liveness: fresh ? 'running' : 'unresponsive' };
   }

@@ -5,7 +5,7 @@
  * @module
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import type { SpawnOptions, SpawnedProcess } from '@anthropic-ai/claude-agent-sdk';
 import type { SandboxPlan } from '../sandbox/bwrap-plan.ts';
 import { claudeSpawner } from '../sandbox/claude-spawner.ts';
@@ -46,7 +46,13 @@ export function dropArgv(
   cmd: string,
   args: readonly string[],
 ): [string, string[]] {
-  if (!to) return [cmd, [...args]];
+  // without a sandbox nothing else ties the agent's life to the supervisor's: the kernel does
+  // (macOS has no setpriv: there the host runtime simply runs the command)
+  if (!to) {
+    return existsSync('/usr/bin/setpriv')
+      ? ['/usr/bin/setpriv', ['--pdeathsig=SIGKILL', '--', cmd, ...args]]
+      : [cmd, [...args]];
+  }
   return [
     '/usr/bin/setpriv',
     [
@@ -55,6 +61,7 @@ export function dropArgv(
       '--clear-groups',
       '--inh-caps=-all',
       '--no-new-privs',
+      '--pdeathsig=SIGKILL',
       '--',
       cmd,
       ...args,

@@ -19,7 +19,8 @@ export class SupervisorLock {
   static tryAcquire(path: string): SupervisorLock | undefined {
     const db = new Database(path);
     try {
-      db.pragma('busy_timeout = 0');
+      // a concurrent `isLockHeld` probe holds a shared lock for microseconds: wait that out
+      db.pragma('busy_timeout = 250');
       db.pragma('locking_mode = EXCLUSIVE');
       db.exec('BEGIN EXCLUSIVE');
       return new SupervisorLock(db);
@@ -50,8 +51,8 @@ export function isLockHeld(path: string): boolean {
   }
   try {
     db.pragma('busy_timeout = 0');
-    db.exec('BEGIN IMMEDIATE');
-    db.exec('ROLLBACK');
+    // a shared (read) lock conflicts only with the holder's exclusive lock, not with other probes
+    db.prepare('SELECT count(*) FROM sqlite_master').get();
     return false;
   } catch (err) {
     if (isBusy(err)) return true;

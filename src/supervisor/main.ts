@@ -14,7 +14,7 @@ import { startTicks } from '../sandbox/proc.ts';
 import { parseSpecFile } from '../spec/parse.ts';
 import type { AgentRef } from '../spec/resolve.ts';
 import { openStore, type Store } from '../store/db.ts';
-import { insertLaunch, setLaunchState } from '../store/repos/launches.ts';
+import { endOpenLaunches, insertLaunch, setLaunchState } from '../store/repos/launches.ts';
 import { sacVersion } from '../version.ts';
 import { runHooks } from '../lifecycle/hooks.ts';
 import { startControlServer } from './control-server.ts';
@@ -98,6 +98,10 @@ export async function supervise(req: LaunchRequest): Promise<number> {
       });
     }
     log(`supervisor ${sacVersion()} for ${ref.name} (${ref.specPath})`);
+    // the supervisor must never die of a stray promise: log it, keep serving, stop cleanly later
+    process.on('unhandledRejection', (e: unknown) =>
+      log(`unhandled rejection: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`),
+    );
     const parsed = parseSpecFile(ref.specPath);
     if (!parsed.ok) throw new SpecError('SPEC_INVALID', parsed.issues);
     const spec = parsed.spec;
@@ -148,6 +152,8 @@ export async function supervise(req: LaunchRequest): Promise<number> {
           : undefined;
     if (!req.recover && mode === 'fresh') rmSync(files.sessionId, { force: true });
 
+    // a launch whose supervisor died (we hold the lock now, so it is not running) is history
+    endOpenLaunches(store, ref.name, 'supervisor-died');
     const launch = insertLaunch(store, {
       name: ref.name,
       scope: ref.scope,
@@ -193,6 +199,9 @@ export async function supervise(req: LaunchRequest): Promise<number> {
             report({ ok: false, name: ref.name, error: r.error.toJSON().error });
           }
         },
+        onStopping: async () => {
+          await runHooks('pre_stop', spec.spec.hooks.pre_stop, hookCtx);
+        },
         onRestart: () => {
           void runHooks('on_restart', spec.spec.hooks.on_restart, hookCtx).catch((e: unknown) =>
             log(`on_restart: ${String(e)}`),
@@ -210,10 +219,7 @@ export async function supervise(req: LaunchRequest): Promise<number> {
       health: () => sup.health(),
       turn: (t) => sup.turn(t),
       interrupt: () => sup.interrupt(),
-      stop: (s) => {
-        void runHooks('pre_stop', spec.spec.hooks.pre_stop, hookCtx).catch(() => {});
-        return sup.stop(s);
-      },
+      stop: (s) => sup.stop(s),
     });
     rmSync(files.controlLink, { force: true });
     symlinkSync(sock.control, files.controlLink);
@@ -224,8 +230,8 @@ export async function supervise(req: LaunchRequest): Promise<number> {
 
     await sup.run();
     const failed = await done;
-    await new Promise<void>((r) => server.close(() => r()));
     server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
     await runHooks('post_stop', spec.spec.hooks.post_stop, hookCtx).catch((e: unknown) =>
       log(`post_stop: ${String(e)}`),
     );

@@ -6,10 +6,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 import type { McpServerConfig } from '@anthropic-ai/claude-agent-sdk';
 import { AppError } from '../errors.ts';
-import { type Env, isDir, resolveUserPath } from '../paths.ts';
+import { type Env, gitRoot, isDir, resolveUserPath, sacRoot } from '../paths.ts';
 import { claudeBinaryPath } from '../plan/claude-binary.ts';
 import type { LaunchPlan } from '../plan/launch-plan.ts';
 import { startRelay, type Relay } from '../relay/relay.ts';
@@ -86,6 +86,48 @@ function assertReachable(id: { uid: number; gid: number }, paths: string[]): voi
   }
 }
 
+interface Protect {
+  host: string;
+  /** `ro`: visible but read-only; `hide`: an empty directory over it. */
+  how: 'ro' | 'hide';
+}
+
+/**
+ * Mounts that keep sac's own files out of the agent's reach when a declared mount or the workdir
+ * contains them (say `workdir: .` in a project): the agent must not rewrite its spec (host hooks,
+ * provider, mounts take effect at the next start), other agents' specs, or read the sac root
+ * (state.db, tokens, other agents' homes). Pure; later mounts overlay earlier ones.
+ */
+export function protectiveMounts(
+  binds: readonly { host: string; container: string }[],
+  protect: readonly Protect[],
+  emptyDir: string,
+): { host: string; container: string; mode: 'ro' | 'rw' }[] {
+  const out: { host: string; container: string; mode: 'ro' | 'rw' }[] = [];
+  for (const p of protect) {
+    for (const b of binds) {
+      if (p.host !== b.host && !p.host.startsWith(b.host.endsWith('/') ? b.host : `${b.host}/`))
+        continue;
+      if (p.host === b.host) {
+        throw new AppError(
+          'SPEC_INVALID',
+          `${b.host} is mounted into the agent, but it holds sac's own files (${p.how === 'hide' ? 'the sac root' : 'agent definitions'})`,
+          {
+            hint: 'mount a subdirectory of it instead, or move the workdir elsewhere',
+          },
+        );
+      }
+      const container = posix.join(b.container, p.host.slice(b.host.length));
+      out.push(
+        p.how === 'ro'
+          ? { host: p.host, container, mode: 'ro' }
+          : { host: emptyDir, container, mode: 'ro' },
+      );
+    }
+  }
+  return out.sort((a, b) => a.container.length - b.container.length);
+}
+
 /** Which uid/gid the agent runs as (architecture §3: never root). */
 function identityFor(input: SetupInput): { uid: number; gid: number; owner: boolean } {
   const operatorUid = process.getuid?.() ?? 0;
@@ -95,7 +137,7 @@ function identityFor(input: SetupInput): { uid: number; gid: number; owner: bool
   if (operatorUid !== 0) {
     if (explicit && Number(explicit[1]) !== operatorUid) {
       throw new AppError(
-        'USAGE',
+        'SPEC_INVALID',
         `spec.user ${user} needs sac to run as root (you are uid ${operatorUid})`,
         {
           hint: "remove spec.user, or set it to 'host'",
@@ -106,7 +148,7 @@ function identityFor(input: SetupInput): { uid: number; gid: number; owner: bool
   }
   if (user === 'host') {
     throw new AppError(
-      'USAGE',
+      'SPEC_INVALID',
       'spec.user: host means your own uid, and you are root: the agent may not run as root',
       {
         hint: 'remove spec.user (each agent then gets its own uid) or name an unprivileged uid',
@@ -293,6 +335,30 @@ export async function prepareLaunch(input: SetupInput): Promise<LaunchResources>
     else rawOptions[k] = v;
   }
 
+  const specMounts = plan.mounts
+    .filter((m) => m.origin.startsWith('spec.'))
+    .map((m) => ({ host: m.host, container: m.container, mode: m.mode }));
+  const emptyDir = join(runDir, 'empty');
+  mkdirSync(emptyDir, { recursive: true, mode: 0o755 });
+  const top = gitRoot(ref.agentDir);
+  const projectRoot = top ? join(top, '.scitex', 'agent-container') : undefined;
+  const protective = protectiveMounts(
+    [{ host: plan.workdir.host, container: plan.workdir.sandbox }, ...specMounts],
+    [
+      { host: sacRoot(input.env), how: 'hide' },
+      ...(projectRoot && isDir(projectRoot)
+        ? [
+            { host: projectRoot, how: 'ro' as const },
+            { host: join(projectRoot, 'runtime'), how: 'hide' as const },
+          ]
+        : []),
+      // other agents' definitions, then this agent's own spec and to_home (works for workdir: .)
+      { host: dirname(ref.agentDir), how: 'ro' },
+      { host: ref.specPath, how: 'ro' },
+      ...(isDir(plan.toHome) ? [{ host: plan.toHome, how: 'ro' as const }] : []),
+    ],
+    emptyDir,
+  );
   const sandbox: Omit<SandboxPlan, 'command'> = {
     operator: identity.owner ? 'root' : 'user',
     uid: identity.uid,
@@ -300,9 +366,7 @@ export async function prepareLaunch(input: SetupInput): Promise<LaunchResources>
     homeDir: plan.home.host,
     workDir: plan.workdir.host,
     workDirInSandbox: plan.workdir.sandbox,
-    mounts: plan.mounts
-      .filter((m) => m.origin.startsWith('spec.'))
-      .map((m) => ({ host: m.host, container: m.container, mode: m.mode })),
+    mounts: [...specMounts, ...protective],
     network,
     runDir,
     claudeBinary,

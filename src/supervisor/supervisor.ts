@@ -13,12 +13,13 @@ import type { Store } from '../store/db.ts';
 import { appendEvent } from '../store/repos/events.ts';
 import { getTurn } from '../store/repos/turns.ts';
 import { setLaunchState, updateLaunch } from '../store/repos/launches.ts';
-import { isAlive } from '../sandbox/proc.ts';
+import { isAlive, isSameProcess, startTicks } from '../sandbox/proc.ts';
 import type { StopRequest, TurnRequest } from './control-server.ts';
 import type { Driver, DriverSession, SessionExit } from './driver.ts';
 import { appendJsonLine, type RuntimeFiles, writeAtomic, writeJsonAtomic } from './files.ts';
 import { decideRestart } from './restart-policy.ts';
 import { assistantText, transcriptRecords } from './transcript.ts';
+import { redactSecrets } from '../util/redact.ts';
 import { TurnQueue, type TurnReply } from './turn-queue.ts';
 import { addUsage, type Usage, ZERO_USAGE } from './usage.ts';
 
@@ -42,6 +43,8 @@ export interface SupervisorConfig {
   log: (line: string) => void;
   /** Called once: ready (first prompt accepted / Claude Code up) or failed before that. */
   onReady: (outcome: { ok: true } | { ok: false; error: AppError }) => void;
+  /** Awaited when a stop begins, before Claude Code is told (runs the spec's pre_stop hooks). */
+  onStopping?: (reason: string) => Promise<void>;
   /** Called before each restart of Claude Code (runs the spec's on_restart hooks). */
   onRestart?: (attempt: number, reason: string) => void;
   /** Called when the supervisor has finished (the process should exit). */
@@ -78,6 +81,7 @@ export class Supervisor {
   #stopping: { reason: string; force: boolean } | undefined;
   #stopped: Promise<void> | undefined;
   #ready = false;
+  #finished = false;
   #usage: Usage = { ...ZERO_USAGE };
   #costSeen = 0;
   #stderrTail: string[] = [];
@@ -85,7 +89,8 @@ export class Supervisor {
   #failedReason: string | undefined;
   #timers: NodeJS.Timeout[] = [];
   #wakeRestart: (() => void) | undefined;
-  #pidsSeen = new Set<number>();
+  /** Every process the agent had, with its start time: a reused pid is never mistaken for it. */
+  #pidsSeen = new Map<number, number>();
   #autonomousTurns = 0;
   #startupTurnIds: string[] = [];
   readonly startedAt = new Date().toISOString();
@@ -284,13 +289,15 @@ export class Supervisor {
     for await (const m of session.messages) {
       this.#lastEventAt = Date.now();
       this.#stalledTurn = undefined;
-      for (const pid of session.pids()) this.#pidsSeen.add(pid);
+      if (this.#state === 'stalled') this.#setState('working');
+      if (m.type === 'system' || m.type === 'result') this.#remember(session.pids());
       for (const r of transcriptRecords(m)) appendJsonLine(this.#c.files.sessionJsonl, r);
       if (m.type === 'system' && m.subtype === 'init') {
         if (this.#sessionId !== m.session_id) {
           this.#sessionId = m.session_id;
           writeAtomic(this.#c.files.sessionId, `${m.session_id}\n`);
           updateLaunch(this.#c.store, this.#c.launchId, { session_id: m.session_id });
+          this.#heartbeat();
         }
         if (this.#current) this.#markReady();
       } else if (m.type === 'assistant' && !m.parent_tool_use_id) {
@@ -315,7 +322,7 @@ export class Supervisor {
         appendJsonLine(this.#c.files.sessionJsonl, {
           ts: new Date().toISOString(),
           type: 'user',
-          text: row.text,
+          text: redactSecrets(row.text),
           turn_id: row.id,
           ...(row.caller ? { caller: row.caller } : {}),
         });
@@ -379,6 +386,8 @@ export class Supervisor {
       } else if (this.#autonomousTurns >= auto.max_turns) {
         this.#event('autonomous-max-turns', { turns: this.#autonomousTurns });
         this.#failedReason = `autonomous loop reached max_turns (${auto.max_turns}) without "${auto.drive_until}"`;
+        void this.stop({ reason: 'autonomous-max-turns', force: false });
+        return;
       } else {
         const t = setTimeout(() => {
           if (this.#stopping || this.#current || this.queue.pending() > 0) return;
@@ -408,6 +417,15 @@ export class Supervisor {
 
   /** Stall detection and the heartbeat. */
   #tick(): void {
+    try {
+      this.#check();
+    } catch (e) {
+      // a full disk or a busy database must not take the supervisor down from a timer
+      this.#c.log(`tick failed: ${String(e)}`);
+    }
+  }
+
+  #check(): void {
     this.#heartbeat();
     const h = this.#c.spec.spec.health;
     const cur = this.#current;
@@ -420,14 +438,16 @@ export class Supervisor {
       silent_s: Math.round((Date.now() - this.#lastEventAt) / 1000),
       action: h.on_stall,
     });
-    if (h.on_stall === 'interrupt') void this.interrupt();
+    if (h.on_stall === 'interrupt')
+      this.interrupt().catch((e: unknown) => this.#c.log(`stall interrupt failed: ${String(e)}`));
     if (h.on_stall === 'restart') this.#session?.signal('SIGTERM');
   }
 
   // ---- operations for the control socket ----
 
   async turn(req: TurnRequest): Promise<TurnReply | { turn_id: string; state: 'queued' }> {
-    if (this.#stopping) throw new AppError('AGENT_NOT_RUNNING', `${this.#c.name} is stopping`);
+    if (this.#stopping || this.#finished)
+      throw new AppError('AGENT_NOT_RUNNING', `${this.#c.name} is stopping`);
     const row = this.queue.enqueue(req.text, { caller: req.caller, exitAfter: req.exit_after });
     if (!req.wait) return { turn_id: row.id, state: 'queued' };
     return this.queue.reply(row.id);
@@ -488,10 +508,11 @@ export class Supervisor {
     setLaunchState(this.#c.store, this.#c.launchId, 'stopping');
     this.#event('stopping', { reason });
     this.queue.close();
+    await this.#c.onStopping?.(reason).catch((e: unknown) => this.#c.log(`pre_stop: ${String(e)}`));
     this.#wakeRestart?.();
     const session = this.#session;
     if (session) {
-      for (const pid of session.pids()) this.#pidsSeen.add(pid);
+      this.#remember(session.pids());
       const gone = (ms: number): Promise<boolean> =>
         Promise.race([
           session.exited.then(() => true),
@@ -522,6 +543,21 @@ export class Supervisor {
   }
 
   async #finish(state: 'stopped' | 'failed', reason: string): Promise<void> {
+    if (this.#finished) return;
+    this.#finished = true;
+    if (!this.#ready) {
+      this.#ready = true;
+      this.#c.onReady({
+        ok: false,
+        error: new AppError(
+          'START_FAILED',
+          `${this.#c.name} ended (${reason}) before it was ready`,
+          {
+            details: { stderr: this.#stderrTail.slice(-STDERR_TAIL_LINES) },
+          },
+        ),
+      });
+    }
     for (const t of this.#timers) clearInterval(t);
     this.queue.close();
     this.queue.cancelQueued(`agent ${state}: ${reason}`);
@@ -534,12 +570,21 @@ export class Supervisor {
     this.#c.onExit(reason, state === 'failed');
   }
 
+  #remember(pids: number[]): void {
+    for (const pid of pids) {
+      if (this.#pidsSeen.has(pid)) continue;
+      const ticks = startTicks(pid);
+      if (ticks !== null) this.#pidsSeen.set(pid, ticks);
+    }
+  }
+
   /** Every process this agent ever had must be gone (zombies count as gone); kill stragglers. */
   async #verifyGone(): Promise<number[]> {
-    const pids = [...this.#pidsSeen];
+    const mine = (p: number): boolean => isSameProcess(p, this.#pidsSeen.get(p)!) && isAlive(p);
+    const pids = [...this.#pidsSeen.keys()];
     const deadline = Date.now() + 3000;
     for (;;) {
-      const alive = pids.filter((p) => isAlive(p));
+      const alive = pids.filter(mine);
       if (alive.length === 0) return [];
       if (Date.now() > deadline) {
         for (const p of alive) {
@@ -550,7 +595,7 @@ export class Supervisor {
           }
         }
         await new Promise((r) => setTimeout(r, 200));
-        return alive.filter((p) => isAlive(p));
+        return alive.filter(mine);
       }
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -1,5 +1,5 @@
 /** delete, forget, dry-run, and sandbox.network: none (the relay enters as a unix socket). */
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { e2e, e2eSkipReason, json, waitFor } from './harness.ts';
 
@@ -23,6 +23,27 @@ describe.skipIf(!!skip)('agent administration', () => {
     const r = await t.sac(['agents', 'send', 'offline', 'still reachable?']);
     expect(r).toMatchObject({ code: 0, stdout: 'FAKE_REPLY: still reachable?\n' });
     expect(t.fake.requests.every((x) => x.tokenOk === true)).toBe(true);
+  });
+
+  it('keeps the agent from rewriting its own spec when its workdir is its agent directory', async () => {
+    const t = await e2e();
+    const dir = t.agent(
+      'selfish',
+      '  workdir: .\n  startup_prompts: ["USE_BASH: echo x >> /work/spec.yaml 2>&1; echo y > /work/notes.txt && echo NOTES_OK"]\n',
+    );
+    // writable by anyone (as a non-root operator's own directory is to the agent): only the
+    // read-only bind sac puts over the spec can stop the agent
+    chmodSync(dir, 0o777);
+    chmodSync(`${dir}/spec.yaml`, 0o666);
+    expect((await t.sac(['agents', 'start', 'selfish'])).code).toBe(0);
+    await waitFor('tool result', () =>
+      t.transcript('selfish').some((r) => r.type === 'tool_result'),
+    );
+    const out = String(t.transcript('selfish').find((r) => r.type === 'tool_result')?.content);
+    expect(out).toMatch(/Read-only file system[\s\S]*NOTES_OK/);
+    expect(readFileSync(`${t.env.SAC_HOME}/agents/selfish/spec.yaml`, 'utf8')).not.toMatch(
+      /\nx\n?$/,
+    );
   });
 
   it('--dry-run starts nothing; delete removes a running agent entirely; forget drops records only', async () => {

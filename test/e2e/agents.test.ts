@@ -215,7 +215,10 @@ describe.skipIf(!!skip)('running agents', () => {
     t.agent('lazarus', '  startup_prompts: ["remember OKAPI"]\n');
     expect((await t.sac(['agents', 'start', 'lazarus'])).code).toBe(0);
     await waitFor('first result', () => t.transcript('lazarus').some((r) => r.type === 'result'));
-    const hb = t.heartbeat('lazarus');
+    const hb = await waitFor('session id in the heartbeat', () => {
+      const h = t.heartbeat('lazarus');
+      return h.session_id ? h : undefined;
+    });
     process.kill(hb.pid, 'SIGKILL');
     await waitFor('supervisor gone', () => !isAlive(hb.pid));
     // the sandbox dies with its supervisor

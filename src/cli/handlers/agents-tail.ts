@@ -158,14 +158,11 @@ export async function followForeground(g: GlobalOptions, refs: AgentRef[]): Prom
   });
   // show this launch from its start: skip what earlier launches wrote
   for (const c of cursors) {
-    const launchId = liveness(c.ref).launch?.id;
-    const recs = poll(c);
-    const idx = recs.findIndex((r) => r.type === 'supervisor' && r.event === 'claude-starting');
+    const startedAt = liveness(c.ref).launch?.started_at ?? '';
+    const recs = poll(c).filter((r) => String(r.ts ?? '') >= startedAt);
     printRecords(
       g,
-      (idx >= 0 && launchId ? recs.slice(recs.length - recs.slice(idx).length) : recs).map(
-        (rec) => ({ name: c.ref.name, rec }),
-      ),
+      recs.map((rec) => ({ name: c.ref.name, rec })),
       cursors.length > 1,
     );
   }

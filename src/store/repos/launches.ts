@@ -209,3 +209,18 @@ export function activeLaunches(
 function definedOnly<T extends object>(obj: T): T {
   return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as T;
 }
+
+/**
+ * Close the launches of `name` that never ended (their supervisor died): state `crashed`, with
+ * `reason` unless one was recorded. Call only while holding the agent's lock. Returns how many.
+ */
+export function endOpenLaunches(store: Store, name: string, reason: string): number {
+  return store.tx(
+    () =>
+      store.db
+        .prepare(
+          "UPDATE launches SET state = 'crashed', exit_reason = coalesce(exit_reason, ?), ended_at = ? WHERE name = ? AND ended_at IS NULL",
+        )
+        .run(reason, nowIso(), name).changes,
+  );
+}
