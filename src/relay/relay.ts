@@ -42,8 +42,11 @@ export function defaultAllowPath(method: string, path: string): boolean {
 export interface RelayOptions {
   /** Base URL of the provider (`https://api.anthropic.com`); a path prefix is kept. */
   upstream: string;
-  /** The real credential. */
-  credential: RelayCredential;
+  /**
+   * The real credential, or a function read on every request (a Claude login's access token is
+   * rotated on disk by Claude Code; a long-lived relay must not keep an expired copy).
+   */
+  credential: RelayCredential | (() => RelayCredential);
   /** The per-agent token Claude Code presents (x-api-key or Bearer). */
   agentToken: string;
   /** Also listen on TCP 127.0.0.1:<random port>. */
@@ -262,7 +265,10 @@ function makeHandler(
         port: up.port || undefined,
         method,
         path: prefix + url,
-        headers: attachCredential(forwardableHeaders(req.headers), opts.credential),
+        headers: attachCredential(
+          forwardableHeaders(req.headers),
+          typeof opts.credential === 'function' ? opts.credential() : opts.credential,
+        ),
       },
       (pres) => {
         res.writeHead(pres.statusCode ?? 502, responseHeaders(pres.headers));

@@ -15,6 +15,8 @@ export interface ResolvedCredential {
   credential: RelayCredential;
   /** Where it came from, for status and logs (never the value). */
   source: string;
+  /** Read from a file that can change (a Claude login): worth reading again. */
+  fromFile?: boolean;
 }
 
 interface ClaudeCredentialsFile {
@@ -82,6 +84,7 @@ export function resolveCredential(
     return {
       credential: { header: 'authorization', value: login.token, oauth: true },
       source: login.file,
+      fromFile: true,
     };
   }
   throw new AppError(

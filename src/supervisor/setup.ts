@@ -282,7 +282,16 @@ export async function prepareLaunch(input: SetupInput): Promise<LaunchResources>
   const useSocket = network === 'none' && plan.runtime.name !== 'host';
   const relay = await startRelay({
     upstream: provider.baseUrl,
-    credential: cred.credential,
+    // a login file is re-read per request: Claude Code refreshes its token there
+    credential: cred.fromFile
+      ? () => {
+          try {
+            return resolveCredential(provider, input.env).credential;
+          } catch {
+            return cred.credential;
+          }
+        }
+      : cred.credential,
     agentToken,
     ...(useSocket
       ? {
