@@ -52,9 +52,10 @@ function forgetRef(ref: AgentRef, env: Env, releaseUid = false): Record<string, 
       return {
         turns: run('DELETE FROM turns WHERE name = ?', ref.name),
         launches: run(
-          "UPDATE launches SET state = 'stopped', exit_reason = 'forgotten', ended_at = ? WHERE name = ? AND ended_at IS NULL",
+          "UPDATE launches SET state = 'stopped', exit_reason = 'forgotten', ended_at = ? WHERE name = ? AND spec_path = ? AND ended_at IS NULL",
           new Date().toISOString(),
           ref.name,
+          ref.specPath,
         ),
         a2a_ports: run('DELETE FROM a2a_ports WHERE name = ?', ref.name),
         definitions: run('DELETE FROM definitions WHERE path = ?', ref.specPath),

@@ -57,7 +57,7 @@ export function agentLiveness(
   now = Date.now(),
 ): AgentLiveness {
   const sockets = agentSockets(ref.name, ref.runtimeDir, env);
-  const launch = latestLaunch(store, ref.name);
+  const launch = latestLaunch(store, ref.name, ref.specPath);
   const heartbeat = readJson<Heartbeat>(runtimeFiles(ref.runtimeDir).heartbeat);
   const heartbeatAgeMs = heartbeat ? now - Date.parse(heartbeat.ts) : undefined;
   // the socket directory depends on XDG_RUNTIME_DIR, which differs between a login shell, cron and

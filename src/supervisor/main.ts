@@ -153,7 +153,7 @@ export async function supervise(req: LaunchRequest): Promise<number> {
     if (!req.recover && mode === 'fresh') rmSync(files.sessionId, { force: true });
 
     // a launch whose supervisor died (we hold the lock now, so it is not running) is history
-    endOpenLaunches(store, ref.name, 'supervisor-died');
+    endOpenLaunches(store, ref.name, ref.specPath, 'supervisor-died');
     const launch = insertLaunch(store, {
       name: ref.name,
       scope: ref.scope,

@@ -174,12 +174,19 @@ export function setLaunchState(
 }
 
 /** The most recent launch of `name`, ended or not. */
-export function latestLaunch(store: Store, name: string): LaunchRow | undefined {
-  return store.db
-    .prepare<[string], LaunchRow>(
-      'SELECT * FROM launches WHERE name = ? ORDER BY started_at DESC, rowid DESC LIMIT 1',
-    )
-    .get(name);
+export function latestLaunch(store: Store, name: string, specPath?: string): LaunchRow | undefined {
+  // two scopes may each define an agent of one name: their spec paths tell them apart
+  return specPath === undefined
+    ? store.db
+        .prepare<[string], LaunchRow>(
+          'SELECT * FROM launches WHERE name = ? ORDER BY started_at DESC, rowid DESC LIMIT 1',
+        )
+        .get(name)
+    : store.db
+        .prepare<[string, string], LaunchRow>(
+          'SELECT * FROM launches WHERE name = ? AND spec_path = ? ORDER BY started_at DESC, rowid DESC LIMIT 1',
+        )
+        .get(name, specPath);
 }
 
 /**
@@ -214,13 +221,18 @@ function definedOnly<T extends object>(obj: T): T {
  * Close the launches of `name` that never ended (their supervisor died): state `crashed`, with
  * `reason` unless one was recorded. Call only while holding the agent's lock. Returns how many.
  */
-export function endOpenLaunches(store: Store, name: string, reason: string): number {
+export function endOpenLaunches(
+  store: Store,
+  name: string,
+  specPath: string,
+  reason: string,
+): number {
   return store.tx(
     () =>
       store.db
         .prepare(
-          "UPDATE launches SET state = 'crashed', exit_reason = coalesce(exit_reason, ?), ended_at = ? WHERE name = ? AND ended_at IS NULL",
+          "UPDATE launches SET state = 'crashed', exit_reason = coalesce(exit_reason, ?), ended_at = ? WHERE name = ? AND spec_path = ? AND ended_at IS NULL",
         )
-        .run(reason, nowIso(), name).changes,
+        .run(reason, nowIso(), name, specPath).changes,
   );
 }
