@@ -202,10 +202,8 @@ export async function supervise(req: LaunchRequest): Promise<number> {
         onStopping: async () => {
           await runHooks('pre_stop', spec.spec.hooks.pre_stop, hookCtx);
         },
-        onRestart: () => {
-          void runHooks('on_restart', spec.spec.hooks.on_restart, hookCtx).catch((e: unknown) =>
-            log(`on_restart: ${String(e)}`),
-          );
+        onRestart: async () => {
+          await runHooks('on_restart', spec.spec.hooks.on_restart, hookCtx);
         },
         onExit: (reason, failed) => {
           log(`exit: ${reason}${failed ? ' (failed)' : ''}`);

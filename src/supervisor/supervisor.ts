@@ -46,7 +46,7 @@ export interface SupervisorConfig {
   /** Awaited when a stop begins, before Claude Code is told (runs the spec's pre_stop hooks). */
   onStopping?: (reason: string) => Promise<void>;
   /** Called before each restart of Claude Code (runs the spec's on_restart hooks). */
-  onRestart?: (attempt: number, reason: string) => void;
+  onRestart?: (attempt: number, reason: string) => Promise<void>;
   /** Called when the supervisor has finished (the process should exit). */
   onExit: (reason: string, failed: boolean) => void;
 }
@@ -76,7 +76,8 @@ export class Supervisor {
   #consecutive = 0;
   #current: RunningTurn | undefined;
   #turnText = '';
-  #lastEventAt = Date.now();
+  /** Monotonic (performance.now): a wall-clock step must not fake a stall or reset retries. */
+  #lastEventAt = performance.now();
   #stalledTurn: string | undefined;
   #stopping: { reason: string; force: boolean } | undefined;
   #stopped: Promise<void> | undefined;
@@ -145,7 +146,7 @@ export class Supervisor {
       claude_pid: this.#session?.claudePid() ?? null,
       session_id: this.#sessionId ?? null,
       turn_id: this.#current?.id ?? null,
-      last_event_at: new Date(this.#lastEventAt).toISOString(),
+      last_event_at: new Date(Date.now() - (performance.now() - this.#lastEventAt)).toISOString(),
       restarts: this.#restarts,
     });
   }
@@ -176,7 +177,11 @@ export class Supervisor {
       if (this.#stopping) break;
       const decision = decideRestart(
         s.restart,
-        { code: exit.code, signal: exit.signal, uptimeMs: Date.now() - this.#sessionStartedAt },
+        {
+          code: exit.code,
+          signal: exit.signal,
+          uptimeMs: performance.now() - this.#sessionStartedAt,
+        },
         this.#consecutive,
       );
       const detail = this.#exitText(exit);
@@ -211,7 +216,9 @@ export class Supervisor {
       this.#c.log(`Claude Code ${detail}; restart ${decision.attempt} in ${decision.delayMs} ms`);
       if (!this.#ready) this.#c.onReady({ ok: false, error: this.#startError(detail) });
       this.#ready = true; // the CLI has its answer; later readiness is not reported again
-      this.#c.onRestart?.(decision.attempt, detail);
+      await this.#c
+        .onRestart?.(decision.attempt, detail)
+        .catch((e: unknown) => this.#c.log(`on_restart: ${String(e)}`));
       this.#setState('restarting');
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, decision.delayMs);
@@ -249,7 +256,7 @@ export class Supervisor {
     this.#setState('starting');
     const session = this.#c.driver.start({ resume: this.#sessionId, model: s.claude.model });
     this.#session = session;
-    this.#sessionStartedAt = Date.now();
+    this.#sessionStartedAt = performance.now();
     this.#event('claude-starting', { resume: this.#sessionId ?? null });
     this.queue.reopen();
     const consume = this.#consume(session);
@@ -287,7 +294,7 @@ export class Supervisor {
 
   async #consume(session: DriverSession): Promise<void> {
     for await (const m of session.messages) {
-      this.#lastEventAt = Date.now();
+      this.#lastEventAt = performance.now();
       this.#stalledTurn = undefined;
       if (this.#state === 'stalled') this.#setState('working');
       if (m.type === 'system' || m.type === 'result') this.#remember(session.pids());
@@ -317,7 +324,7 @@ export class Supervisor {
       const outcome = await new Promise<Parameters<RunningTurn['resolve']>[0]>((resolve) => {
         this.#current = { id: row.id, exitAfter: row.exit_after === 1, text: row.text, resolve };
         this.#turnText = '';
-        this.#lastEventAt = Date.now();
+        this.#lastEventAt = performance.now();
         this.#setState('working');
         appendJsonLine(this.#c.files.sessionJsonl, {
           ts: new Date().toISOString(),
@@ -430,12 +437,12 @@ export class Supervisor {
     const h = this.#c.spec.spec.health;
     const cur = this.#current;
     if (!h.stall_after || !cur || this.#stalledTurn === cur.id) return;
-    if (Date.now() - this.#lastEventAt < h.stall_after * 1000) return;
+    if (performance.now() - this.#lastEventAt < h.stall_after * 1000) return;
     this.#stalledTurn = cur.id;
     this.#setState('stalled');
     this.#event('turn-stalled', {
       turn_id: cur.id,
-      silent_s: Math.round((Date.now() - this.#lastEventAt) / 1000),
+      silent_s: Math.round((performance.now() - this.#lastEventAt) / 1000),
       action: h.on_stall,
     });
     if (h.on_stall === 'interrupt')
@@ -474,7 +481,7 @@ export class Supervisor {
       turn_id: this.#current?.id ?? null,
       queued: this.queue.pending(),
       usage: this.#usage,
-      last_event_at: new Date(this.#lastEventAt).toISOString(),
+      last_event_at: new Date(Date.now() - (performance.now() - this.#lastEventAt)).toISOString(),
       last_error: this.#lastError ?? null,
       stderr_tail: this.#stderrTail,
     };
@@ -487,7 +494,7 @@ export class Supervisor {
       state: this.#state,
       claude_alive: alive,
       stalled: this.#state === 'stalled',
-      last_event_s: Math.round((Date.now() - this.#lastEventAt) / 1000),
+      last_event_s: Math.round((performance.now() - this.#lastEventAt) / 1000),
     };
   }
 
