@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type AppError, isAppError } from '../errors.ts';
 import { REDACTED } from '../util/redact.ts';
 import { clean, exportDb, importDb, parseImport, query, show } from './admin.ts';
 import { openStore, type Store } from './db.ts';
@@ -12,6 +11,7 @@ import { getLaunch, insertLaunch, type NewLaunch, setLaunchState } from './repos
 import { enqueueTurn, finishTurn, markTurnRunning } from './repos/turns.ts';
 import { SCHEMA_VERSION } from './migrations.ts';
 import { TABLE_NAMES, TABLES, type TableName } from './tables.ts';
+import { appErrorOf as appError } from '../../test/support/errors.ts';
 
 const dirs: string[] = [];
 const stores: Store[] = [];
@@ -32,16 +32,6 @@ afterEach(() => {
   for (const s of stores.splice(0)) s.close();
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
-
-function appError(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (err) {
-    if (isAppError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected an AppError');
-}
 
 const launch = (name: string, extra: Partial<NewLaunch> = {}): NewLaunch => ({
   name,

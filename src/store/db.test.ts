@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type AppError, isAppError } from '../errors.ts';
 import { locateStore, openStore, type Store } from './db.ts';
 import { SCHEMA_VERSION } from './migrations.ts';
+import { appErrorOf as storeError } from '../../test/support/errors.ts';
 
 let home: string;
 let extra: string[];
@@ -23,16 +23,6 @@ function openAt(opts: Parameters<typeof openStore>[0] = {}): Store {
   const s = openStore({ env: { SAC_HOME: home }, ...opts });
   open.push(s);
   return s;
-}
-
-function storeError(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (err) {
-    if (isAppError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected an AppError');
 }
 
 describe('openStore', () => {

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { type AppError, isAppError } from '../errors.ts';
 import {
   assertNoMarkers,
   MARKER_END,
@@ -7,18 +6,9 @@ import {
   mergeManaged,
   splitManaged,
 } from './markers.ts';
+import { appErrorOf as thrown } from '../../test/support/errors.ts';
 
 const F = '/h/CLAUDE.md';
-
-function thrown(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (err) {
-    if (isAppError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected an AppError');
-}
 
 const block = (body: string): string => `${MARKER_START}\n${body}${MARKER_END}\n`;
 

@@ -15,7 +15,6 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { type AppError, isAppError } from '../errors.ts';
 import { MARKER_END, MARKER_START } from './markers.ts';
 import {
   BASELINE_ENV,
@@ -23,6 +22,7 @@ import {
   type MaterialiseOptions,
   resolveBaseline,
 } from './materialise.ts';
+import { appErrorOf as thrown } from '../../test/support/errors.ts';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -46,16 +46,6 @@ function read(root: string, rel: string): string {
 
 function mode(path: string): number {
   return lstatSync(path).mode & 0o7777;
-}
-
-function thrown(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (err) {
-    if (isAppError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected an AppError');
 }
 
 /** An agents dir with agent `alpha` (to_home under it) and its runtime dir. */

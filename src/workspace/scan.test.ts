@@ -2,8 +2,8 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { type AppError, isAppError } from '../errors.ts';
 import { scanLayers } from './scan.ts';
+import { appErrorOf as thrown } from '../../test/support/errors.ts';
 
 function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'sac-scan-'));
@@ -16,16 +16,6 @@ function put(root: string, rel: string, text = rel): string {
   mkdirSync(join(path, '..'), { recursive: true });
   writeFileSync(path, text);
   return path;
-}
-
-function thrown(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (err) {
-    if (isAppError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected an AppError');
 }
 
 describe('scanLayers', () => {

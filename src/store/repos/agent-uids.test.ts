@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type AppError, isAppError } from '../../errors.ts';
+import { appErrorOf as thrown } from '../../../test/support/errors.ts';
 import { exportDb, importDb } from '../admin.ts';
 import { openStore, type Store } from '../db.ts';
 import {
@@ -48,16 +48,6 @@ const req = (name: string, extra: Partial<AgentUidRequest> = {}): AgentUidReques
   hostIds: noHostIds,
   ...extra,
 });
-
-function thrown(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (err) {
-    if (isAppError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected an AppError');
-}
 
 describe('agentUid', () => {
   it('allocates the lowest free uid (gid = uid) and keeps it', () => {
