@@ -48,7 +48,9 @@ export function buildProgram(): Command {
     'after',
     `
 Exit codes: 0 ok, 1 failed, 2 usage or bad name, 3 invalid spec, 4 agent not found,
-6 ambiguous name, 9 not ready (check --strict), 70 bug in sac. See docs/cli.md.`,
+5 supervisor unreachable, 6 ambiguous name, 7 already running, 8 not running,
+9 not ready (check --strict), 10 sandbox unavailable, 18 no model credential,
+19 failed before ready, 70 bug in sac. All codes: docs/cli.md.`,
   );
   return program;
 }

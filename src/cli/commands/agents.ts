@@ -12,7 +12,7 @@ export function registerAgentCommands(program: Command): void {
   const agents = sub(
     program
       .command('agents')
-      .description('define, inspect and check agents (one spec.yaml per agent directory)'),
+      .description('define, check, run and talk to agents (one spec.yaml per agent directory)'),
   );
 
   sub(
