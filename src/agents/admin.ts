@@ -9,7 +9,8 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AppError, isAppError } from '../errors.ts';
-import type { Env } from '../paths.ts';
+import { type Env, layout, sacRoot } from '../paths.ts';
+import { turnQueueName } from '../supervisor/sockets.ts';
 import { type AgentRef, listAgents, resolveAgent, type ResolveOptions } from '../spec/resolve.ts';
 import { openStore } from '../store/db.ts';
 import { releaseAgentUid } from '../store/repos/agent-uids.ts';
@@ -50,7 +51,10 @@ function forgetRef(ref: AgentRef, env: Env, releaseUid = false): Record<string, 
       const run = (sql: string, ...args: string[]): number =>
         store.db.prepare(sql).run(...args).changes;
       return {
-        turns: run('DELETE FROM turns WHERE name = ?', ref.name),
+        turns: run(
+          'DELETE FROM turns WHERE name = ?',
+          turnQueueName(ref.name, ref.runtimeDir, layout(sacRoot(env)).runtime),
+        ),
         launches: run(
           "UPDATE launches SET state = 'stopped', exit_reason = 'forgotten', ended_at = ? WHERE name = ? AND spec_path = ? AND ended_at IS NULL",
           new Date().toISOString(),

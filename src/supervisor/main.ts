@@ -21,7 +21,8 @@ import { startControlServer } from './control-server.ts';
 import { readText, runtimeFiles } from './files.ts';
 import { SupervisorLock } from './lock.ts';
 import { prepareLaunch, type LaunchResources } from './setup.ts';
-import { agentSockets } from './sockets.ts';
+import { agentSockets, turnQueueName } from './sockets.ts';
+import { layout, sacRoot } from '../paths.ts';
 import { Supervisor } from './supervisor.ts';
 
 /** What the CLI hands the supervisor. */
@@ -172,6 +173,7 @@ export async function supervise(req: LaunchRequest): Promise<number> {
     const done = new Promise<boolean>((resolveDone) => {
       supervisor = new Supervisor({
         name: ref.name,
+        queueName: turnQueueName(ref.name, ref.runtimeDir, layout(sacRoot(env)).runtime),
         spec,
         store: st,
         files,

@@ -79,3 +79,15 @@ export function agentSockets(
   }
   return { control, lock: join(dir, `${key}.lock`) };
 }
+
+/**
+ * The name an agent's turns are queued under in state.db. Agents whose runtime directory is the
+ * user root's `runtime/<name>` keep their plain name (so `db query turns --where name=x` works);
+ * an agent with a runtime directory of its own (a project agent) gets `name@<key>`, so two
+ * projects' agents of one name never take each other's turns.
+ */
+export function turnQueueName(name: string, runtimeDir: string, userRuntimeRoot: string): string {
+  return runtimeDir === join(userRuntimeRoot, name)
+    ? name
+    : `${name}@${agentKey(name, runtimeDir).slice(-8)}`;
+}

@@ -28,6 +28,8 @@ export type SupervisorState =
 
 export interface SupervisorConfig {
   name: string;
+  /** Where its turns are queued in state.db (see turnQueueName); default `name`. */
+  queueName?: string;
   spec: AgentSpec;
   store: Store;
   files: RuntimeFiles;
@@ -100,7 +102,7 @@ export class Supervisor {
   constructor(config: SupervisorConfig) {
     this.#c = config;
     this.#sessionId = config.resumeSessionId;
-    this.queue = new TurnQueue(config.store, config.name);
+    this.queue = new TurnQueue(config.store, config.queueName ?? config.name);
   }
 
   get state(): SupervisorState {
