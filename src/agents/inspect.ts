@@ -4,7 +4,7 @@
  * @module
  */
 import { loadHostConfig } from '../config.ts';
-import { AppError, isAppError, type SpecIssue, SpecError } from '../errors.ts';
+import { isAppError, type SpecIssue, SpecError } from '../errors.ts';
 import { type Finding, readinessFindings } from '../check/findings.ts';
 import { type HostProbe, probeHost } from '../check/host-probe.ts';
 import type { Env } from '../paths.ts';
@@ -117,22 +117,4 @@ export function explainAgent(target: string, opts: InspectOptions = {}): Explana
     plan,
     warnings: result.issues,
   };
-}
-
-/** Throw the error a failed check report stands for (first failure wins), for callers that want one. */
-export function assertChecked(reports: CheckReport[], strict = false): void {
-  for (const r of reports) {
-    if (r.error) throw new AppError(r.error.code as never, r.error.message);
-    if (!r.valid) throw new SpecError('SPEC_INVALID', r.issues);
-  }
-  const blocked = reports.filter((r) => !r.ready);
-  if (strict && blocked.length) {
-    throw new AppError(
-      'NOT_READY',
-      `${blocked.map((r) => r.name).join(', ')} could not start on this host`,
-      {
-        details: { findings: blocked.flatMap((r) => r.findings) },
-      },
-    );
-  }
 }

@@ -34,7 +34,10 @@ function probe(
     uid: 1000,
     gid: 1000,
     bins: { bwrap: '/usr/bin/bwrap', setpriv: '/usr/bin/setpriv', socat: '/usr/bin/socat' },
-    userns: true,
+    usernsProblems: [],
+    bwrapVersion: '0.8.0',
+    apptainerVersionText: undefined,
+    freeBytes: () => undefined,
     claudeBinary: '/x/claude',
     envSet: (n) => (env[n] ?? '') !== '',
     claudeLogin: undefined,
@@ -65,7 +68,11 @@ describe('readiness findings', () => {
   it('never moves an apptainer spec elsewhere: missing apptainer is a blocker with the fix', () => {
     const f = findings(
       '  apptainer:\n    image: /img/x.sif\n',
-      probe({}, { '/img/x.sif': { exists: true, isDir: false } }, { ANTHROPIC_API_KEY: 'k' }),
+      probe(
+        { freeBytes: () => 64 * 2 ** 30 },
+        { '/img/x.sif': { exists: true, isDir: false } },
+        { ANTHROPIC_API_KEY: 'k' },
+      ),
     );
     expect(f).toEqual(['blocker:runtime_missing']);
   });
@@ -73,11 +80,37 @@ describe('readiness findings', () => {
   it('reports a missing image, provider token, and non-root without user namespaces', () => {
     const f = findings(
       '  runtime: apptainer\n  apptainer:\n    image: /nope.sif\n  claude:\n    provider: deepseek\n',
-      probe({ bins: { apptainer: '/usr/bin/apptainer' } }),
+      probe({
+        bins: { apptainer: '/usr/bin/apptainer' },
+        apptainerVersionText: 'apptainer version 1.3.4',
+        freeBytes: () => 64 * 2 ** 30,
+      }),
     );
-    expect(f).toEqual(['blocker:image_missing', 'blocker:token_missing']);
+    expect(f).toEqual(['blocker:image_missing', 'blocker:token_missing', 'info:apptainer_version']);
+    // too little room for the 2G tmpfs scratch is its own blocker
     expect(
-      findings('  runtime: bwrap\n', probe({ userns: false }, {}, { ANTHROPIC_API_KEY: 'k' })),
+      findings(
+        '  runtime: apptainer\n  apptainer:\n    image: /img/x.sif\n',
+        probe(
+          {
+            bins: { apptainer: '/usr/bin/apptainer' },
+            apptainerVersionText: 'apptainer version 1.3.4',
+            freeBytes: () => 2 ** 20,
+          },
+          { '/img/x.sif': { exists: true, isDir: false } },
+          { ANTHROPIC_API_KEY: 'k' },
+        ),
+      ),
+    ).toContain('blocker:tmpfs_space');
+    expect(
+      findings(
+        '  runtime: bwrap\n',
+        probe(
+          { usernsProblems: ['user namespaces are disabled (user.max_user_namespaces = 0)'] },
+          {},
+          { ANTHROPIC_API_KEY: 'k' },
+        ),
+      ),
     ).toEqual(['blocker:userns_disabled']);
   });
 
@@ -112,6 +145,18 @@ describe('readiness findings', () => {
       findings('  sandbox:\n    network: none\n', probe({ bins: { bwrap: 'b' } }, {}, env)),
     ).toEqual(['blocker:socat_missing']);
     expect(findings('  runtime: host\n', probe({}, {}, env))).toEqual(['advice:no_isolation']);
+  });
+
+  it('refuses bwrap older than 0.8.0, and a Claude binary the agent uid cannot execute', () => {
+    const env = { ANTHROPIC_API_KEY: 'k' };
+    expect(findings('  runtime: bwrap\n', probe({ bwrapVersion: '0.7.1' }, {}, env))).toEqual([
+      'blocker:runtime_too_old',
+    ]);
+    const locked = { '/x/claude': { exists: true, isDir: false, uid: 0, gid: 0, mode: 0o750 } };
+    expect(findings('  runtime: bwrap\n', probe({}, locked, env))).toEqual([
+      'blocker:claude_not_executable',
+    ]);
+    expect(findings('  runtime: host\n', probe({}, locked, env))).toEqual(['advice:no_isolation']);
   });
 
   it('refuses what sac cannot run', () => {

@@ -4,7 +4,10 @@
  * @module
  */
 import type { LaunchPlan } from '../plan/launch-plan.ts';
+import { dirname, join } from 'node:path';
 import { resolveUserPath } from '../paths.ts';
+import { apptainerPreflightHost, REMOTE_IMAGE_RE } from '../sandbox/apptainer-preflight.ts';
+import { compareVersions } from '../sandbox/host.ts';
 import type { AgentSpec } from '../spec/schema.ts';
 import type { HostProbe, PathFact } from './host-probe.ts';
 
@@ -56,13 +59,21 @@ function runtimeFindings(plan: LaunchPlan, host: HostProbe): Finding[] {
         fix: 'install util-linux (apt-get install util-linux)',
       });
     }
-    if (host.uid !== 0 && !host.userns) {
+    if (host.uid !== 0 && host.usernsProblems.length) {
       out.push({
         severity: 'blocker',
         code: 'userns_disabled',
-        message:
-          'unprivileged user namespaces are disabled on this host, so bwrap cannot run as you',
-        fix: 'enable them (sysctl kernel.unprivileged_userns_clone=1 / user.max_user_namespaces), or use runtime: apptainer or host',
+        message: `bwrap cannot run as you: ${host.usernsProblems.join('; ')}`,
+        fix: 'enable unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1 / user.max_user_namespaces), or use runtime: apptainer or host',
+      });
+    }
+    // 0.8.0 brought --disable-userns, which a non-root operator's sandbox relies on
+    if (host.bins.bwrap && host.bwrapVersion && compareVersions(host.bwrapVersion, '0.8.0') < 0) {
+      out.push({
+        severity: 'blocker',
+        code: 'runtime_too_old',
+        message: `bwrap ${host.bwrapVersion} is older than 0.8.0`,
+        fix: 'upgrade bubblewrap to 0.8.0 or newer',
       });
     }
   }
@@ -76,15 +87,6 @@ function runtimeFindings(plan: LaunchPlan, host: HostProbe): Finding[] {
       });
     }
   }
-  if (rt === 'apptainer' && !host.bins.apptainer && !host.bins.singularity) {
-    out.push({
-      severity: 'blocker',
-      code: 'runtime_missing',
-      message:
-        'apptainer is not installed on this host; sac never runs an apptainer spec elsewhere',
-      fix: 'install apptainer, or set spec.runtime: bwrap to run the agent in bubblewrap',
-    });
-  }
   if (rt === 'host') {
     out.push({
       severity: 'advice',
@@ -96,31 +98,32 @@ function runtimeFindings(plan: LaunchPlan, host: HostProbe): Finding[] {
   return out;
 }
 
-function imageFindings(plan: LaunchPlan, host: HostProbe): Finding[] {
-  if (plan.runtime.name !== 'apptainer') return [];
-  const image = plan.apptainerImage ?? '~/.scitex/agent-container/containers/sac-base.sif';
-  if (/^(docker|oras|library|shub):\/\//.test(image)) {
-    return [
-      {
-        severity: 'info',
-        code: 'image_remote',
-        message: `image ${image} is converted to a SIF in ${plan.runtimeDir}/images at first start (needs the registry to be reachable)`,
-      },
-    ];
-  }
-  const path = resolveUserPath(image, plan.specPath.replace(/\/[^/]*$/, ''));
-  const fact = host.path(path);
-  if (!fact.exists) {
-    return [
-      {
-        severity: 'blocker',
-        code: 'image_missing',
-        message: `apptainer image ${path} does not exist`,
-        fix: 'build it (sac image build base) or point spec.apptainer.image at an existing .sif',
-      },
-    ];
-  }
-  return [];
+/** apptainer's own preflight (binary and version, image, overlay, tmpfs, root): one module owns it. */
+function apptainerFindings(spec: AgentSpec, plan: LaunchPlan, host: HostProbe): Finding[] {
+  if (plan.runtime.name !== 'apptainer' || host.platform !== 'linux') return [];
+  const specDir = dirname(plan.specPath);
+  const raw = plan.apptainerImage ?? '~/.scitex/agent-container/containers/sac-base.sif';
+  const a = spec.spec.apptainer;
+  const binary = host.bins.apptainer ?? host.bins.singularity;
+  const scratch = join(plan.runtimeDir, 'tmp-scratch');
+  return apptainerPreflightHost({
+    apptainer: a,
+    image: REMOTE_IMAGE_RE.test(raw) ? raw : resolveUserPath(raw, specDir),
+    binary: binary
+      ? {
+          path: binary,
+          ...(host.apptainerVersionText ? { versionText: host.apptainerVersionText } : {}),
+        }
+      : undefined,
+    uid: host.uid,
+    path: host.path,
+    ...(a.overlay ? { overlayPath: resolveUserPath(a.overlay, plan.workdir.host) } : {}),
+    scratch: { dir: scratch, ...optionalFree(host.freeBytes(scratch)) },
+  });
+}
+
+function optionalFree(bytes: number | undefined): { freeBytes?: number } {
+  return bytes === undefined ? {} : { freeBytes: bytes };
 }
 
 function credentialFindings(spec: AgentSpec, plan: LaunchPlan, host: HostProbe): Finding[] {
@@ -226,7 +229,7 @@ export function readinessFindings(spec: AgentSpec, plan: LaunchPlan, host: HostP
   const all = [
     ...kindFindings(spec),
     ...runtimeFindings(plan, host),
-    ...imageFindings(plan, host),
+    ...apptainerFindings(spec, plan, host),
     ...credentialFindings(spec, plan, host),
     ...mountFindings(plan, host),
   ];
@@ -236,6 +239,17 @@ export function readinessFindings(spec: AgentSpec, plan: LaunchPlan, host: HostP
       code: 'claude_missing',
       message: 'the Claude Code binary (from @anthropic-ai/claude-agent-sdk) is not installed',
       fix: 'run `npm ci` in the sac checkout (it installs the binary for this platform)',
+    });
+  } else if (
+    plan.runtime.isolated &&
+    ((host.path(host.claudeBinary).mode ?? 0o755) & 0o001) === 0
+  ) {
+    // the agent's uid runs it through a read-only bind: it must be executable by others
+    all.push({
+      severity: 'blocker',
+      code: 'claude_not_executable',
+      message: `${host.claudeBinary} is not executable by other users, so the agent's uid cannot run it`,
+      fix: `chmod o+x ${host.claudeBinary}`,
     });
   }
   const rank = { blocker: 0, advice: 1, info: 2 } as const;

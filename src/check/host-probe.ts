@@ -3,10 +3,12 @@
  * everything it concludes from them is in findings.ts.
  * @module
  */
-import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync, statfsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Env } from '../paths.ts';
 import { claudeBinaryPath } from '../plan/claude-binary.ts';
+import { bwrapVersion, findExecutable, userNamespaceProblems } from '../sandbox/host.ts';
 
 export interface PathFact {
   exists: boolean;
@@ -24,8 +26,14 @@ export interface HostProbe {
   gid: number;
   /** Binaries found on PATH, by name (absent = not found). */
   bins: Record<string, string | undefined>;
-  /** Unprivileged user namespaces usable by a non-root user. */
-  userns: boolean;
+  /** Why unprivileged user namespaces are unusable here (bwrap as a non-root operator); [] if usable. */
+  usernsProblems: string[];
+  /** `bwrap --version`, when bwrap is installed. */
+  bwrapVersion: string | undefined;
+  /** `apptainer --version` (or singularity's), when installed. */
+  apptainerVersionText: string | undefined;
+  /** Free bytes on the file system holding `dir` (for apptainer's tmpfs_size scratch). */
+  freeBytes: (dir: string) => number | undefined;
   claudeBinary: string | undefined;
   /** Which credential variables are set (names only). */
   envSet: (name: string) => boolean;
@@ -34,32 +42,28 @@ export interface HostProbe {
   path: (p: string) => PathFact;
 }
 
-function which(bin: string, env: Env): string | undefined {
-  for (const dir of (env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(delimiter)) {
-    const p = join(dir, bin);
-    try {
-      accessSync(p, constants.X_OK);
-      return p;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
-function readNumber(file: string): number | undefined {
+function apptainerVersion(bin: string | undefined): string | undefined {
+  if (!bin) return undefined;
   try {
-    return Number(readFileSync(file, 'utf8').trim());
+    return execFileSync(bin, ['--version'], {
+      timeout: 5000,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
   } catch {
     return undefined;
   }
 }
 
-function usernsEnabled(): boolean {
-  // Debian/Ubuntu gate; absent on kernels without the patch (then only max_user_namespaces matters)
-  const clone = readNumber('/proc/sys/kernel/unprivileged_userns_clone');
-  const max = readNumber('/proc/sys/user/max_user_namespaces');
-  return clone !== 0 && (max === undefined || max > 0);
+function freeBytes(dir: string): number | undefined {
+  for (let d = dir; ; d = dirname(d)) {
+    try {
+      const st = statfsSync(d);
+      return st.bavail * st.bsize;
+    } catch {
+      if (d === dirname(d)) return undefined;
+    }
+  }
 }
 
 function pathFact(p: string): PathFact {
@@ -80,6 +84,7 @@ function pathFact(p: string): PathFact {
 export const PROBED_BINARIES = ['bwrap', 'setpriv', 'socat', 'apptainer', 'singularity'] as const;
 
 export function probeHost(env: Env = process.env): HostProbe {
+  const bins = Object.fromEntries(PROBED_BINARIES.map((b) => [b, findExecutable(b, env.PATH)]));
   const home = env.HOME ?? '';
   const loginCandidates = [
     env.CLAUDE_CONFIG_DIR ? join(env.CLAUDE_CONFIG_DIR, '.credentials.json') : undefined,
@@ -97,8 +102,11 @@ export function probeHost(env: Env = process.env): HostProbe {
     wsl,
     uid: process.getuid?.() ?? -1,
     gid: process.getgid?.() ?? -1,
-    bins: Object.fromEntries(PROBED_BINARIES.map((b) => [b, which(b, env)])),
-    userns: usernsEnabled(),
+    bins,
+    usernsProblems: userNamespaceProblems().map((p) => p.what),
+    bwrapVersion: bins.bwrap ? bwrapVersion(bins.bwrap) : undefined,
+    apptainerVersionText: apptainerVersion(bins.apptainer ?? bins.singularity),
+    freeBytes,
     claudeBinary: claudeBinaryPath(),
     envSet: (name) => (env[name] ?? '') !== '',
     claudeLogin: loginCandidates.find((p) => existsSync(p)),

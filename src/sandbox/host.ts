@@ -1,13 +1,12 @@
 /**
- * Host-side facts and preflight for the bwrap sandbox: which tools exist, whether this host can run
- * the requested operator/network mode, and the few host values the pure planner needs.
+ * Host-side facts for the sandbox: which tools exist, whether user namespaces work, the bwrap
+ * version, and the few host values the pure planner needs. `check` (src/check) turns them into
+ * findings.
  * @module
  */
-import { execFile } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { accessSync, constants, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { AppError } from '../errors.ts';
-import type { NetworkMode, OperatorMode } from './bwrap-plan.ts';
 
 /** First executable `name` on `pathEnv` (the host's PATH by default), or undefined. */
 export function findExecutable(
@@ -41,95 +40,10 @@ export function hostFacts(): HostFacts {
   }
 }
 
-export interface HostProblem {
-  what: string;
-  hint: string;
-}
-
-export interface HostCheckInput {
-  operator: OperatorMode;
-  network: NetworkMode;
-  claudeBinary?: string;
-}
-
-/** Everything that would stop a sandbox of this kind from starting here (empty: fine). */
-export async function sandboxHostProblems(input: HostCheckInput): Promise<HostProblem[]> {
-  const problems: HostProblem[] = [];
-  if (process.platform !== 'linux') {
-    return [{ what: `bwrap needs Linux, this is ${process.platform}`, hint: 'use runtime: host' }];
-  }
-  const bwrap = findExecutable('bwrap');
-  if (!bwrap) {
-    problems.push({
-      what: 'bwrap is not installed',
-      hint: 'apt-get install bubblewrap (or dnf install bubblewrap)',
-    });
-  } else {
-    const version = await bwrapVersion(bwrap);
-    // 0.8.0 brought --disable-userns; --size and --json-status-fd are older.
-    if (version && compareVersions(version, '0.8.0') < 0) {
-      problems.push({
-        what: `bwrap ${version} is older than 0.8.0`,
-        hint: 'upgrade bubblewrap to 0.8.0 or newer',
-      });
-    }
-  }
-  // Tools used inside the sandbox must live under /usr, the only host tree it sees.
-  if (input.operator === 'root' && !isExecutable('/usr/bin/setpriv')) {
-    problems.push({
-      what: '/usr/bin/setpriv is missing',
-      hint: 'install util-linux (setpriv drops the agent to its uid)',
-    });
-  }
-  if (!isExecutable('/usr/bin/bash')) {
-    problems.push({
-      what: '/usr/bin/bash is missing (the sandbox entry script and the Bash tool need it)',
-      hint: 'install bash',
-    });
-  }
-  if (input.network === 'none' && !findExecutable('socat', '/usr/local/bin:/usr/bin')) {
-    problems.push({
-      what: 'socat is not installed (network none bridges the model relay with it)',
-      hint: 'apt-get install socat',
-    });
-  }
-  if (input.operator === 'user') problems.push(...userNamespaceProblems());
-  if (input.claudeBinary) {
-    try {
-      if ((statSync(input.claudeBinary).mode & 0o001) === 0) {
-        problems.push({
-          what: `${input.claudeBinary} is not executable by others`,
-          hint: `chmod o+x ${input.claudeBinary}`,
-        });
-      }
-    } catch {
-      problems.push({
-        what: `${input.claudeBinary} does not exist`,
-        hint: 'reinstall @anthropic-ai/claude-agent-sdk',
-      });
-    }
-  }
-  return problems;
-}
-
-/** Throw SANDBOX_UNAVAILABLE listing every problem, or return quietly. */
-export async function assertSandboxHost(input: HostCheckInput): Promise<void> {
-  const problems = await sandboxHostProblems(input);
-  const first = problems[0];
-  if (!first) return;
-  throw new AppError(
-    'SANDBOX_UNAVAILABLE',
-    `bwrap sandbox unavailable: ${problems.map((p) => p.what).join('; ')}`,
-    {
-      hint: first.hint,
-      details: { problems, operator: input.operator, network: input.network },
-    },
-  );
-}
-
-function userNamespaceProblems(): HostProblem[] {
+/** Why unprivileged user namespaces (bwrap as a non-root operator) cannot work here; [] when they can. */
+export function userNamespaceProblems(): { what: string; hint: string }[] {
   const hint = 'enable unprivileged user namespaces, or use runtime: apptainer or runtime: host';
-  const out: HostProblem[] = [];
+  const out: { what: string; hint: string }[] = [];
   if (readSysctl('/proc/sys/user/max_user_namespaces') === '0') {
     out.push({ what: 'user namespaces are disabled (user.max_user_namespaces = 0)', hint });
   }
@@ -156,24 +70,21 @@ function readSysctl(path: string): string | undefined {
   }
 }
 
-function isExecutable(p: string): boolean {
+/**
+ * `bwrap --version` → "0.8.0". Synchronous: it talks to no server of ours, so it cannot deadlock
+ * against one running in this process.
+ */
+export function bwrapVersion(bwrap = findExecutable('bwrap') ?? 'bwrap'): string | undefined {
   try {
-    accessSync(p, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** `bwrap --version` → "0.8.0" (async: callers may run servers in-process). */
-export function bwrapVersion(
-  bwrap = findExecutable('bwrap') ?? 'bwrap',
-): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    execFile(bwrap, ['--version'], { timeout: 5000 }, (err, stdout) => {
-      resolve(err ? undefined : /(\d+\.\d+\.\d+)/.exec(stdout)?.[1]);
+    const out = execFileSync(bwrap, ['--version'], {
+      timeout: 5000,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
     });
-  });
+    return /(\d+\.\d+\.\d+)/.exec(out)?.[1];
+  } catch {
+    return undefined;
+  }
 }
 
 export function compareVersions(a: string, b: string): number {

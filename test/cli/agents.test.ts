@@ -28,8 +28,10 @@ describe('sac agents check', () => {
     const r = await runSac(['agents', 'check', 'hello-agent'], { env });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('spec: valid');
-    expect(r.stdout).toMatch(/warning: apptainer is not installed/);
-    expect(r.stdout).toMatch(/fix: install apptainer, or set spec.runtime: bwrap/);
+    expect(r.stdout).toMatch(
+      /warning: neither apptainer nor singularity is on PATH; sac never runs an apptainer spec in another runtime/,
+    );
+    expect(r.stdout).toMatch(/fix: install apptainer, or set runtime: bwrap/);
     const strict = await runSac(['agents', 'check', '--strict', 'hello-agent'], { env });
     expect(strict.code).toBe(9);
   });
