@@ -27,7 +27,11 @@ describe('planLaunch', () => {
     expect(p.mounts).toEqual([
       { host: '/rt/a1/home', container: '/home/agent', mode: 'rw', origin: 'home' },
       { host: '/rt/a1/work', container: '/work', mode: 'rw', origin: 'workdir' },
-      expect.objectContaining({ host: '/rt/a1/run', container: '/run/sac', mode: 'ro' }),
+      expect.objectContaining({
+        host: expect.stringMatching(/^\/tmp\/sac-1000\/a1-[0-9a-f]{8}\.run$/),
+        container: '/run/sac',
+        mode: 'ro',
+      }),
     ]);
     expect(p.toHome).toBe('/agents/a1/to_home');
     expect(p.turns.startupPrompts).toBe(1);

@@ -1,5 +1,6 @@
 /**
- * The launch plan: everything starting an agent would do, computed without doing it. Pure: it
+ * The launch plan: everything starting an agent would do, computed without doing it. Pure (it only
+ * looks up which socket directory applies): it
  * takes the validated spec and facts about the host and returns data, so `explain` can show it,
  * tests can pin it, and `start` executes exactly what was shown.
  * @module
@@ -10,6 +11,7 @@ import { effectiveRuntime, mergedEnv, mergedMounts } from '../spec/rules.ts';
 import type { AgentSpec } from '../spec/schema.ts';
 import { type Env, expandVars, resolveUserPath } from '../paths.ts';
 import { type ProviderEndpoint, resolveProvider } from './providers.ts';
+import { relayDirName, socketDirPath } from '../supervisor/sockets.ts';
 
 /** Where things live inside every sandbox. Fixed so specs and prompts can rely on them. */
 export const SANDBOX_PATHS = {
@@ -139,7 +141,7 @@ export function planLaunch(ref: AgentRef, spec: AgentSpec, facts: HostFacts): La
         { host: home, container: SANDBOX_PATHS.home, mode: 'rw', origin: 'home' },
         { host: workdirHost, container: workdirSandbox, mode: 'rw', origin: 'workdir' },
         {
-          host: join(ref.runtimeDir, 'run'),
+          host: join(socketDirPath(facts.env, facts.uid), relayDirName(ref.name, ref.runtimeDir)),
           container: SANDBOX_PATHS.relayDir,
           mode: 'ro',
           origin: 'relay (model traffic and sac services, as unix sockets)',

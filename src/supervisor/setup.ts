@@ -38,7 +38,7 @@ import {
 } from './launchers.ts';
 import { type CommandRunner, runStartupCommands } from './startup-commands.ts';
 import { RAW_OPTIONS_DENYLIST, SdkDriver } from './sdk-driver.ts';
-import { agentKey, socketDir } from './sockets.ts';
+import { relayDirName, socketDir } from './sockets.ts';
 
 export interface LaunchResources {
   driver: SdkDriver;
@@ -274,7 +274,7 @@ export async function prepareLaunch(input: SetupInput): Promise<LaunchResources>
   const cred = resolveCredential(provider, input.env);
 
   // The relay's socket dir is bound read-only at /run/sac: short, node-local, root-owned 0755.
-  const runDir = join(socketDir(input.env), `${agentKey(ref.name, ref.runtimeDir)}.run`);
+  const runDir = join(socketDir(input.env), relayDirName(ref.name, ref.runtimeDir));
   mkdirSync(runDir, { recursive: true });
   chmodSync(runDir, 0o755);
   const agentToken = `sac-agent-${randomBytes(24).toString('hex')}`;

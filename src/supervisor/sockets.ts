@@ -18,12 +18,11 @@ export const MAX_SOCKET_PATH = 100;
 const checked = new Map<string, string>();
 
 export function socketDir(env: Env = process.env, uid = process.getuid?.() ?? 0): string {
-  const xdg = env.XDG_RUNTIME_DIR;
-  const key = `${uid}:${xdg ?? ''}`;
+  const key = `${uid}:${env.XDG_RUNTIME_DIR ?? ''}`;
   const known = checked.get(key);
   // checked once per process: `list` asks for hundreds of agents
   if (known) return known;
-  const dir = xdg && isOwnDir(xdg, uid) ? join(xdg, 'sac') : `/tmp/sac-${uid}`;
+  const dir = socketDirPath(env, uid);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   // a directory someone else made in /tmp first would let them see or swap our sockets
   const st = lstatSync(dir);
@@ -37,6 +36,17 @@ export function socketDir(env: Env = process.env, uid = process.getuid?.() ?? 0)
     );
   }
   return dir;
+}
+
+/** Where `socketDir` puts sockets, without creating or checking anything (for plans). */
+export function socketDirPath(env: Env = process.env, uid = process.getuid?.() ?? 0): string {
+  const xdg = env.XDG_RUNTIME_DIR;
+  return xdg && isOwnDir(xdg, uid) ? join(xdg, 'sac') : `/tmp/sac-${uid}`;
+}
+
+/** The agent's relay directory (bound read-only at /run/sac): `<socket dir>/<key>.run`. */
+export function relayDirName(name: string, runtimeDir: string): string {
+  return `${agentKey(name, runtimeDir)}.run`;
 }
 
 function isOwnDir(p: string, uid: number): boolean {
