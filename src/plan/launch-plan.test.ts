@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseSpecText } from '../spec/parse.ts';
 import { planLaunch } from './launch-plan.ts';
+import { relayDirName } from '../supervisor/sockets.ts';
 
 const ref = {
   name: 'a1',
@@ -28,7 +29,7 @@ describe('planLaunch', () => {
       { host: '/rt/a1/home', container: '/home/agent', mode: 'rw', origin: 'home' },
       { host: '/rt/a1/work', container: '/work', mode: 'rw', origin: 'workdir' },
       expect.objectContaining({
-        host: expect.stringMatching(/^\/tmp\/sac-1000\/a1-[0-9a-f]{8}\.run$/),
+        host: `/tmp/sac-1000/${relayDirName('a1', '/rt/a1')}`,
         container: '/run/sac',
         mode: 'ro',
       }),
